@@ -1,0 +1,96 @@
+"""Settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BackendName = Literal["local", "dagger", "process"]
+
+
+class Settings(BaseSettings):
+    """Server settings, read from `AIDEATOR_*` variables and `.env`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AIDEATOR_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./aideator.db",
+        description="SQLAlchemy URL of the database (SQLite file by default).",
+    )
+    data_dir: Path = Field(
+        default=Path("./.aideator"),
+        description="Where clone caches, workspaces and sockets live.",
+    )
+    backend: BackendName = Field(default="local", description="Runner backend for variations.")
+    allow_unsandboxed: bool = Field(
+        default=False, description="Allow the `process` backend (no sandbox; development only)."
+    )
+    allow_local_repos: bool = Field(
+        default=False,
+        description="Allow local paths, file:// and loopback/private hosts as repo_url.",
+    )
+    max_variations: int = Field(default=5, ge=1, le=50)
+    max_concurrent_variations: int = Field(default=8, ge=1, le=256)
+    variation_timeout_seconds: float = Field(default=900.0, gt=0)
+    check_timeout_seconds: float = Field(default=300.0, gt=0)
+    sse_ping_interval: float = Field(default=15.0, gt=0)
+    sse_send_timeout: float = Field(default=10.0, gt=0)
+    max_prompt_chars: int = Field(default=32_000, ge=1)
+    event_batch_max: int = Field(default=1000, ge=1)
+    event_flush_interval: float = Field(
+        default=0.005, ge=0, description="Seconds a batch waits for more lines before commit."
+    )
+    cancel_grace_seconds: float = Field(default=3.0, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None, description="Base URL clients use to reach this server (for links)."
+    )
+    log_level: str = "info"
+    log_json: bool | None = Field(
+        default=None, description="JSON logs; default: JSON when stderr is not a TTY."
+    )
+
+    # Keeps its usual name: never prefixed, never logged, never sent to an agent.
+    anthropic_api_key: SecretStr | None = Field(
+        default=None, validation_alias="ANTHROPIC_API_KEY"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// (or postgresql+asyncpg:// with asyncpg "
+                "installed)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _process_needs_opt_in(self) -> Settings:
+        if self.backend == "process" and not self.allow_unsandboxed:
+            raise ValueError(
+                "AIDEATOR_BACKEND=process runs agents without a sandbox; "
+                "set AIDEATOR_ALLOW_UNSANDBOXED=true to allow it (development only)"
+            )
+        return self
+
+    @property
+    def uses_scripted_model(self) -> bool:
+        """True when no Anthropic key is configured: agents talk to the scripted model."""
+        return self.anthropic_api_key is None or not self.anthropic_api_key.get_secret_value()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
