@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     )
 
     # Keeps its usual name: never prefixed, never logged, never sent to an agent.
-    anthropic_api_key: SecretStr | None = Field(
-        default=None, validation_alias="ANTHROPIC_API_KEY"
-    )
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,115 @@
+"""Routes: /api/v1/runs — create, list, read, diff, select, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from app.api.deps import RunDep, ServicesDep
+from app.errors import InvalidInput, NotFound
+from app.runs import repository as repo
+from app.runs import service
+from app.runs.views import run_read, run_summary
+from app.schemas import (
+    ErrorResponse,
+    RunAccepted,
+    RunCreate,
+    RunList,
+    RunRead,
+    SelectWinner,
+    VariationAccepted,
+)
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorResponse} for code in (404, 409, 422)
+}
+
+
+@router.post(
+    "", status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS | {503: {"model": ErrorResponse}}
+)
+async def create_run(body: RunCreate, services: ServicesDep, request: Request) -> RunAccepted:
+    """Start a run: N variations of one prompt on one repository."""
+    run, variations = await service.create_run(
+        body=body,
+        settings=services.settings,
+        db=services.db,
+        events=services.events,
+        runner=services.runner,
+        supervisor=services.supervisor,
+    )
+    return RunAccepted(
+        run_id=run.id,
+        stream_url=str(request.url_for("stream_run", run_id=run.id).path),
+        scripted_model=run.scripted_model,
+        variations=[
+            VariationAccepted(variation_id=v.variation_id, spec=v.spec) for v in variations
+        ],
+    )
+
+
+@router.get("", responses=_ERRORS)
+async def list_runs(
+    services: ServicesDep,
+    status_: Annotated[
+        str | None, Query(alias="status", description="Only runs with this status.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, description="From `next_cursor`.")] = None,
+) -> RunList:
+    """Runs, newest first, a page at a time."""
+    before = None
+    if cursor:
+        before = repo.decode_cursor(cursor)
+        if before is None:
+            raise InvalidInput("cursor is not valid", details={"field": "cursor"})
+    rows = await repo.list_runs(services.db, status=status_, limit=limit + 1, before=before)
+    page = rows[:limit]
+    next_cursor = (
+        repo.encode_cursor(page[-1][0].created_at, page[-1][0].id) if len(rows) > limit else None
+    )
+    return RunList(items=[run_summary(*row) for row in page], next_cursor=next_cursor)
+
+
+@router.get("/{run_id}", responses=_ERRORS)
+async def get_run(run: RunDep, services: ServicesDep) -> RunRead:
+    """A run with its variations: status, scores, usage, cost, diff stats, check."""
+    return run_read(run, await repo.get_variations(services.db, run.id))
+
+
+@router.get(
+    "/{run_id}/variations/{variation_id}/diff",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"text/x-diff": {}}}},
+)
+async def get_diff(run: RunDep, variation_id: int, services: ServicesDep) -> Response:
+    """The variation's change against the base commit, as a patch."""
+    variation = await repo.get_variation(services.db, run.id, variation_id)
+    if variation is None:
+        raise NotFound(f"run has no variation {variation_id}")
+    filename = f"run-{run.id[:8]}-variation-{variation_id}.patch"
+    return Response(
+        variation.diff or "",
+        media_type="text/x-diff",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.post("/{run_id}/select", responses=_ERRORS)
+async def select_winner(run: RunDep, body: SelectWinner, services: ServicesDep) -> RunRead:
+    """Record the winning variation (a user's choice overrides a policy's)."""
+    updated = await service.select_winner(
+        db=services.db, events=services.events, run_id=run.id, body=body
+    )
+    return run_read(updated, await repo.get_variations(services.db, run.id))
+
+
+@router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
+async def cancel_run(run: RunDep, services: ServicesDep) -> RunRead:
+    """Stop the run's agents; their statuses become `cancelled`."""
+    updated = await service.cancel_run(
+        db=services.db, events=services.events, supervisor=services.supervisor, run_id=run.id
+    )
+    return run_read(updated, await repo.get_variations(services.db, run.id))

@@ -1,0 +1,91 @@
+"""Database engines: a write engine that takes SQLite's write lock up front, a read engine.
+
+SQLite runs in WAL mode so readers (SSE streams, GET routes) never block the writer, with a
+busy timeout so brief lock contention waits instead of failing. Write transactions start
+with `BEGIN IMMEDIATE`, so two writers never deadlock upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_file(url: str) -> Path | None:
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix) :].split("?", 1)[0]
+    return None if path in ("", ":memory:") else Path(path)
+
+
+def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves; pysqlite's implicit BEGIN is DEFERRED.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (SIGKILL); only power loss can roll back
+        # the last transactions.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Owns the engines; `writer()` and `reader()` yield connections inside a transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        file = _sqlite_file(url)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        self.write_engine = create_async_engine(url, pool_size=4, max_overflow=4)
+        self.read_engine = create_async_engine(url, pool_size=8, max_overflow=16)
+        if self.is_sqlite:
+            _configure_sqlite(self.write_engine, immediate=True)
+            _configure_sqlite(self.read_engine, immediate=False)
+
+    async def create_all(self) -> None:
+        """Create missing tables (the schema is small and additive)."""
+        async with self.write_engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed on exit."""
+        async with self.write_engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a read transaction (a consistent snapshot)."""
+        async with self.read_engine.connect() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        """Check the database is writable (used by /ready)."""
+        async with self.writer() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        """Close all pooled connections."""
+        await self.write_engine.dispose()
+        await self.read_engine.dispose()

@@ -1,0 +1,181 @@
+"""The durable event log: ordered, batched appends; wake-ups only after commit.
+
+Every write to the events table (and every status change that must be atomic with its
+event) goes through one queue and one flusher task, so event ids follow queue order and a
+line is committed before any stream can read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import insert
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.sql import Executable
+
+from app.db import Database
+from app.models import Event, utcnow
+
+log = structlog.get_logger()
+
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_EVENTS).prefix_with("OR IGNORE", dialect="sqlite")
+_RETRY_CAP_SECONDS = 2.0
+
+
+def event_row(
+    run_id: str,
+    type_: str,
+    payload: dict[str, Any] | str,
+    *,
+    variation_id: int | None = None,
+    seq: int | None = None,
+) -> dict[str, Any]:
+    """A row for the events table; `payload` is stored as JSON text and sent verbatim."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    return {
+        "run_id": run_id,
+        "variation_id": variation_id,
+        "seq": seq,
+        "type": type_,
+        "payload": text,
+        "created_at": utcnow(),
+    }
+
+
+@dataclass
+class _Write:
+    rows: list[dict[str, Any]]
+    statements: Sequence[Executable] = ()
+    done: asyncio.Future[bool] | None = None
+    run_ids: set[str] = field(default_factory=set)
+    guard: Executable | None = None
+    applied: bool = True
+
+
+class EventLog:
+    """Appends events in batches (one transaction per batch) and announces commits."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        on_commit: Callable[[set[str]], None],
+        batch_max: int = 1000,
+        flush_interval: float = 0.002,
+        queue_max: int = 50_000,
+    ) -> None:
+        self.db = db
+        self._on_commit = on_commit
+        self._batch_max = batch_max
+        self._flush_interval = flush_interval
+        self._queue: asyncio.Queue[_Write | None] = asyncio.Queue(maxsize=queue_max)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the flusher task."""
+        self._task = asyncio.create_task(self._flusher(), name="event-log-flusher")
+
+    async def close(self) -> None:
+        """Commit everything queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.put(None)
+        await self._task
+        self._task = None
+
+    async def append(self, row: dict[str, Any]) -> None:
+        """Queue one event (agent lines); waits only when the queue is full (back-pressure)."""
+        await self._queue.put(_Write(rows=[row], run_ids={row["run_id"]}))
+
+    async def write(
+        self,
+        rows: Iterable[dict[str, Any]] = (),
+        statements: Sequence[Executable] = (),
+        *,
+        guard: Executable | None = None,
+    ) -> bool:
+        """Commit events and statements in one transaction, in queue order; waits for commit.
+
+        With `guard` (an UPDATE), nothing of this write is applied unless the guard changed a
+        row; returns whether it was applied. This is how illegal transitions emit no events.
+        """
+        rows = list(rows)
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        run_ids = {r["run_id"] for r in rows}
+        await self._queue.put(_Write(rows, statements, done, run_ids, guard))
+        return await done
+
+    async def _flusher(self) -> None:
+        stopping = False
+        while not stopping:
+            first = await self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            count = len(first.rows)
+            if self._flush_interval and self._queue.empty():
+                await asyncio.sleep(self._flush_interval)
+            while count < self._batch_max and not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+                count += len(item.rows)
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self._commit_once(batch)
+                break
+            except OperationalError as exc:
+                # Locked or busy beyond the busy timeout: retry, never drop a line.
+                log.warning("event_log.retry", error=str(exc.orig), batch=len(batch))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_CAP_SECONDS)
+            except Exception:
+                if len(batch) == 1:
+                    self._fail(batch[0])
+                    break
+                # One bad write must not sink the others: commit them one by one.
+                for item in batch:
+                    await self._commit([item])
+                return
+        for item in batch:
+            if item.done is not None and not item.done.done():
+                item.done.set_result(item.applied)
+        self._on_commit(set().union(*(item.run_ids for item in batch)))
+
+    async def _commit_once(self, batch: list[_Write]) -> None:
+        for item in batch:
+            item.applied = True
+        async with self.db.writer() as conn:
+            rows: list[dict[str, Any]] = []
+            for item in batch:
+                if item.statements or item.guard is not None:
+                    if rows:
+                        await conn.execute(_INSERT, rows)
+                        rows = []
+                    if item.guard is not None:
+                        result = await conn.execute(item.guard)
+                        item.applied = result.rowcount > 0
+                        if not item.applied:
+                            continue
+                    for stmt in item.statements:
+                        await conn.execute(stmt)
+                rows.extend(item.rows)
+            if rows:
+                await conn.execute(_INSERT, rows)
+
+    def _fail(self, item: _Write) -> None:
+        log.exception("event_log.write_failed", rows=len(item.rows))
+        if item.done is not None and not item.done.done():
+            item.done.set_exception(RuntimeError("event log write failed"))

@@ -1,0 +1,97 @@
+"""create_app(settings): the FastAPI app and its lifespan (DB, event log, supervisor)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, FastAPI
+
+from app.api import health, runs, stream
+from app.api.deps import Services
+from app.api.errors import install_error_handlers
+from app.config import Settings, get_settings
+from app.db import Database
+from app.events.hub import EventHub
+from app.events.log import EventLog
+from app.log_config import configure_logging
+from app.repos.cache import RepoCache
+from app.runners.registry import make_runner
+from app.runs.finalize import recover_interrupted
+from app.runs.supervisor import Supervisor
+
+log = structlog.get_logger()
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]:
+    db = Database(settings.database_url)
+    await db.create_all()
+    hub = EventHub(db)
+    events = EventLog(
+        db,
+        on_commit=hub.notify,
+        batch_max=settings.event_batch_max,
+        flush_interval=settings.event_flush_interval,
+    )
+    await events.start()
+    recovered = await recover_interrupted(events, db)
+    if recovered:
+        log.warning("startup.interrupted_runs", count=len(recovered))
+    runner = make_runner(settings)
+    workspaces = RepoCache(settings.data_dir / "repos")
+    await workspaces.sweep_orphans(set())
+    supervisor = Supervisor(
+        settings=settings,
+        db=db,
+        events=events,
+        runner=runner,
+        workspaces=workspaces,
+        checker=getattr(runner, "check", None),
+    )
+    services = Services(
+        settings=settings, db=db, events=events, hub=hub, runner=runner, supervisor=supervisor
+    )
+    try:
+        yield services
+    finally:
+        await supervisor.shutdown()
+        await events.close()
+        await hub.close()
+        await db.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The AIdeator server."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with _services(app, settings) as services:
+            app.state.services = services
+            log.info(
+                "server.ready",
+                backend=settings.backend,
+                model="scripted model, not Claude" if settings.uses_scripted_model else "anthropic",
+            )
+            yield
+
+    app = FastAPI(
+        title="AIdeator",
+        version="0.1.0",
+        summary="Run one coding task as N isolated agent variations; keep the best.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(runs.router)
+    api.include_router(stream.router)
+    api.include_router(health.router)
+    app.include_router(api)
+    return app

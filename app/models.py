@@ -1,0 +1,129 @@
+"""SQLModel tables: Run, Variation, Event (DESIGN §3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, text
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns timezone-aware datetimes (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Run(SQLModel, table=True):
+    """One prompt on one repository, run as N variations."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_created", "created_at", "id"),)
+
+    id: str = Field(primary_key=True)
+    repo_url: str
+    ref: str | None = None
+    base_sha: str | None = None
+    prompt: str = Field(sa_column=Column(Text, nullable=False))
+    check_command: str | None = None
+    backend: str
+    status: str = Field(index=True)
+    error: str | None = None
+    budget_usd: float | None = None
+    timeout_seconds: float
+    winner_policy: str = "manual"
+    scripted_model: bool = False
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    winning_variation_id: int | None = None
+    winner_selected_by: str | None = None
+    winner_reason: str | None = None
+
+
+class Variation(SQLModel, table=True):
+    """One agent attempt at a run's prompt."""
+
+    __tablename__ = "variations"
+
+    run_id: str = Field(foreign_key="runs.id", primary_key=True)
+    variation_id: int = Field(primary_key=True)
+    spec: dict[str, Any] = _json()
+    status: str
+    exit_code: int | None = None
+    error: str | None = None
+    diff: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    files_changed: int | None = None
+    insertions: int | None = None
+    deletions: int | None = None
+    check_exit_code: int | None = None
+    check_output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    check_duration_seconds: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+    duration_seconds: float | None = None
+    score: float | None = None
+    score_parts: dict[str, Any] = _json()
+    manifest: dict[str, Any] = _json()
+    relay_token_sha256: str | None = None
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+
+
+class Event(SQLModel, table=True):
+    """One entry of a run's event log; `id` is the SSE event id."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_run", "run_id", "id"),
+        # Relayed agent lines are idempotent by seq: a retried batch inserts nothing twice.
+        Index(
+            "ux_events_line",
+            "run_id",
+            "variation_id",
+            "seq",
+            unique=True,
+            sqlite_where=text("seq IS NOT NULL"),
+            postgresql_where=text("seq IS NOT NULL"),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str
+    variation_id: int | None = None
+    seq: int | None = None
+    type: str
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON text, sent verbatim
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,86 @@
+"""The `process` backend: the agent as a plain subprocess. No sandbox: development only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from app.config import Settings
+from app.runners.agent_launch import agent_argv, agent_env
+from app.runners.base import AgentExit, Availability, VariationJob
+from app.runners.child import stream_child
+from app.runs.ports import CheckOutcome
+
+OUTPUT_TAIL_LINES = 100
+
+
+class ProcessRunner:
+    """Runs each variation's agent program directly on the host."""
+
+    name = "process"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._path = (
+            os.defpath
+            if not sys.executable
+            else (
+                f"{Path(sys.executable).parent}{os.pathsep}/usr/local/bin{os.pathsep}/usr/bin{os.pathsep}/bin"
+            )
+        )
+
+    async def availability(self) -> Availability:
+        """Available only when unsandboxed runs were explicitly allowed."""
+        if not self._settings.allow_unsandboxed:
+            return Availability(
+                ok=False,
+                detail="the process backend runs agents without a sandbox",
+                hint="set AIDEATOR_ALLOW_UNSANDBOXED=true (development only)",
+                limits="none",
+            )
+        return Availability(ok=True, detail="unsandboxed subprocesses", limits="timeout only")
+
+    async def run(self, job: VariationJob) -> AsyncIterator[str | AgentExit]:
+        """Run the agent program in the workspace; yield its lines, then how it exited."""
+        home = Path(tempfile.mkdtemp(prefix="aideator-home-"))
+        try:
+            env = agent_env(job, home=home, path=self._path, base_url=job.gateway_url)
+            async for item in stream_child(agent_argv(), cwd=job.workspace, env=env):
+                yield item
+        finally:
+            await asyncio.to_thread(shutil.rmtree, home, True)
+
+    async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        """Run the check command in the variation's tree."""
+        env = {"PATH": self._path, "HOME": str(job.workspace), "LANG": "C.UTF-8"}
+        lines: deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
+        started = time.monotonic()
+        code: int | None = None
+        timed_out = False
+        try:
+            async with asyncio.timeout(timeout):
+                async for item in stream_child(
+                    ["/bin/sh", "-c", f"exec 2>&1\n{command}"], cwd=job.workspace, env=env
+                ):
+                    if isinstance(item, AgentExit):
+                        code = item.exit_code
+                        if item.debug_log:
+                            lines.extend(item.debug_log.splitlines())
+                    else:
+                        lines.append(item.rstrip("\n"))
+        except TimeoutError:
+            timed_out = True
+            lines.append(f"[check timed out after {timeout:g} s]")
+        return CheckOutcome(
+            exit_code=code,
+            duration_seconds=time.monotonic() - started,
+            output_tail="\n".join(lines),
+            timed_out=timed_out,
+        )

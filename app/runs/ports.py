@@ -1,0 +1,72 @@
+"""What the supervisor needs from the parts around it (repos, gateway, checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from app.runners.base import VariationJob
+
+
+class Workspaces(Protocol):
+    """Clones once per run and hands out per-variation working trees."""
+
+    async def prepare(self, *, run_id: str, repo_url: str, ref: str | None) -> str:
+        """Fetch the repository for a run; return the resolved base commit."""
+        ...
+
+    async def add_worktree(self, *, run_id: str, variation_id: int, base_sha: str) -> Path:
+        """A fresh working tree at base_sha for one variation."""
+        ...
+
+    async def remove_run(self, run_id: str) -> None:
+        """Delete the run's working trees."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """How one variation reaches the model through the gateway."""
+
+    token: str
+    url: str | None
+    socket: Path | None
+
+
+class Gatekeeper(Protocol):
+    """The LLM gateway as the supervisor sees it."""
+
+    def open_run(self, run_id: str, *, budget_usd: float | None, spent_usd: float = 0.0) -> None:
+        """Start metering a run against its budget."""
+        ...
+
+    def access_for(self, run_id: str, variation_id: int) -> ModelAccess:
+        """Issue this variation's identity."""
+        ...
+
+    def revoke(self, run_id: str, variation_id: int) -> None:
+        """Refuse further requests from this variation."""
+        ...
+
+    def close_run(self, run_id: str) -> None:
+        """Forget the run."""
+        ...
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """Result of a check command on a variation's tree."""
+
+    exit_code: int | None
+    duration_seconds: float
+    output_tail: str
+    timed_out: bool = False
+
+
+class Checker(Protocol):
+    """Runs a run's check command on a variation's tree, isolated from the agent."""
+
+    async def __call__(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        """Run `command` on the job's workspace."""
+        ...

@@ -1,0 +1,65 @@
+"""The score policy: check passed, then a non-empty diff, then lower cost, then less time.
+
+Ties are broken by variation id, so the order is total and the winner never depends on the
+order variations are listed in. A score is points (2 for a passed check, 1 for a non-empty
+diff) plus the rank; its parts are stored so a user sees why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SCORED_STATUSES = frozenset({"succeeded", "failed", "timed_out"})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the policy looks at for one variation."""
+
+    variation_id: int
+    status: str
+    check_passed: bool | None  # None: no check command
+    diff_files: int
+    cost_usd: float
+    duration_seconds: float | None
+
+
+def sort_key(o: Outcome) -> tuple[bool, bool, float, float, int]:
+    """Smaller is better."""
+    return (
+        not bool(o.check_passed),
+        o.diff_files <= 0,
+        round(o.cost_usd, 6),
+        o.duration_seconds if o.duration_seconds is not None else float("inf"),
+        o.variation_id,
+    )
+
+
+def rank(outcomes: list[Outcome]) -> list[Outcome]:
+    """Scored outcomes best first (cancelled/interrupted ones are not scored)."""
+    return sorted((o for o in outcomes if o.status in SCORED_STATUSES), key=sort_key)
+
+
+def score_parts(o: Outcome, position: int, total: int) -> dict[str, Any]:
+    """Why a variation scored what it did."""
+    return {
+        "check_passed": o.check_passed,
+        "has_diff": o.diff_files > 0,
+        "cost_usd": round(o.cost_usd, 6),
+        "duration_seconds": o.duration_seconds,
+        "rank": position,
+        "of": total,
+        "policy": "check_passed > non_empty_diff > lower_cost > shorter_time > variation_id",
+    }
+
+
+def score_value(o: Outcome) -> float:
+    """Points: 2 for a passed check, 1 for a non-empty diff."""
+    return 2.0 * bool(o.check_passed) + 1.0 * (o.diff_files > 0)
+
+
+def choose_winner(outcomes: list[Outcome]) -> Outcome | None:
+    """The best scored outcome, or None when nothing was scored."""
+    ranked = rank(outcomes)
+    return ranked[0] if ranked else None

@@ -1,0 +1,131 @@
+"""Run use cases for the API and CLI: create, read, select a winner, cancel."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import insert
+
+from app.config import Settings
+from app.db import Database
+from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
+from app.events.log import EventLog, event_row
+from app.models import Run, Variation, utcnow
+from app.runners.base import Runner
+from app.runs import finalize
+from app.runs import repository as repo
+from app.runs.specs import build_specs
+from app.runs.states import RUN_TERMINAL
+from app.runs.supervisor import Supervisor
+from app.schemas import RunCreate, SelectWinner
+
+
+async def check_repo_url(url: str, settings: Settings) -> str:
+    """Apply the repository URL policy (422 naming `repo_url` when refused)."""
+    from app.repos.url_policy import check_repo_url as policy
+
+    return await policy(url, allow_local=settings.allow_local_repos)
+
+
+async def create_run(
+    *,
+    body: RunCreate,
+    settings: Settings,
+    db: Database,
+    events: EventLog,
+    runner: Runner,
+    supervisor: Supervisor,
+) -> tuple[Run, list[Variation]]:
+    """Validate, store a queued run with its variations, and start it."""
+    specs = build_specs(body, settings)
+    repo_url = await check_repo_url(body.repo_url, settings)
+    available = await runner.availability()
+    if not available.ok:
+        raise BackendUnavailable(
+            f"backend {runner.name!r} cannot run here: {available.detail}",
+            details={"hint": available.hint},
+        )
+    now = utcnow()
+    run = Run(
+        id=str(uuid.uuid4()),
+        repo_url=repo_url,
+        ref=body.ref,
+        prompt=body.prompt,
+        check_command=body.check_command,
+        backend=runner.name,
+        status="queued",
+        budget_usd=body.budget_usd,
+        timeout_seconds=body.timeout_seconds or settings.variation_timeout_seconds,
+        winner_policy=body.winner_policy,
+        scripted_model=settings.uses_scripted_model,
+        created_at=now,
+    )
+    variations = [
+        Variation(
+            run_id=run.id,
+            variation_id=i,
+            spec=spec.model_dump(exclude_none=True),
+            status="queued",
+        )
+        for i, spec in enumerate(specs)
+    ]
+    await events.write(
+        [event_row(run.id, "run_status", {"status": "queued"})],
+        [
+            insert(repo.RUNS).values(run.model_dump()),
+            insert(repo.VARIATIONS).values([v.model_dump() for v in variations]),
+        ],
+    )
+    supervisor.start(run.id)
+    return run, variations
+
+
+async def get_run_or_404(db: Database, run_id: str) -> Run:
+    """The run, or NotFound."""
+    run = await repo.get_run(db, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} not found", details={"run_id": run_id})
+    return run
+
+
+async def select_winner(*, db: Database, events: EventLog, run_id: str, body: SelectWinner) -> Run:
+    """Record a user's winner (overrides a policy's choice)."""
+    run = await get_run_or_404(db, run_id)
+    if run.status not in RUN_TERMINAL:
+        raise Conflict(
+            f"run is {run.status}; pick a winner once it has finished",
+            details={"status": run.status},
+        )
+    vid = body.winning_variation_id
+    if await repo.get_variation(db, run_id, vid) is None:
+        raise InvalidInput(f"run has no variation {vid}", details={"field": "winning_variation_id"})
+    winner = {"variation_id": vid, "selected_by": "user", "reason": body.reason}
+    # A fresh `complete` after the winner lets streams that resume past the old one end.
+    applied = await events.write(
+        [
+            event_row(run_id, "winner", winner),
+            event_row(run_id, "complete", {"status": run.status}),
+        ],
+        guard=repo.set_run(
+            run_id,
+            winning_variation_id=vid,
+            winner_selected_by="user",
+            winner_reason=body.reason,
+        ).where(repo.RUNS.c.status.in_(sorted(RUN_TERMINAL))),
+    )
+    if not applied:
+        raise Conflict("run changed while selecting; try again")
+    return await get_run_or_404(db, run_id)
+
+
+async def cancel_run(*, db: Database, events: EventLog, supervisor: Supervisor, run_id: str) -> Run:
+    """Stop a run's agents; statuses become `cancelled`."""
+    run = await get_run_or_404(db, run_id)
+    if run.status in RUN_TERMINAL:
+        raise Conflict(f"run already {run.status}", details={"status": run.status})
+    if not await supervisor.cancel(run_id):
+        # No live task (e.g. it never started): finish it here.
+        variations = await repo.get_variations(db, run_id)
+        await finalize.stop_pending(events, run_id, variations, "cancelled")
+        await finalize.finish_run(events, db, run, "cancelled")
+    return await get_run_or_404(db, run_id)

@@ -1,0 +1,182 @@
+"""Starts runs as asyncio tasks, bounds concurrency, cancels, shuts down, recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Literal
+
+import structlog
+
+from app.config import Settings
+from app.db import Database
+from app.errors import AppError
+from app.events.log import EventLog, event_row
+from app.models import Run, Variation, utcnow
+from app.runners.base import Runner, VariationJob
+from app.runs import finalize
+from app.runs import repository as repo
+from app.runs.ports import Checker, Gatekeeper, Workspaces
+from app.runs.variation import mark_running, run_variation
+
+log = structlog.get_logger()
+StopReason = Literal["cancelled", "interrupted"]
+
+
+class Supervisor:
+    """Owns every running run's task; the only caller of runner backends."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        events: EventLog,
+        runner: Runner,
+        workspaces: Workspaces,
+        checker: Checker | None = None,
+        gateway: Gatekeeper | None = None,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._events = events
+        self._runner = runner
+        self._workspaces = workspaces
+        self._checker = checker
+        self._gateway = gateway
+        self._slots = asyncio.Semaphore(settings.max_concurrent_variations)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._stop_reason: dict[str, StopReason] = {}
+
+    @property
+    def active_runs(self) -> set[str]:
+        """Ids of runs with a live task."""
+        return set(self._tasks)
+
+    def start(self, run_id: str) -> None:
+        """Start a queued run in the background."""
+        task = asyncio.create_task(self._run(run_id), name=f"run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(run_id, None))
+
+    async def cancel(self, run_id: str, reason: StopReason = "cancelled") -> bool:
+        """Stop a run's agents; returns False when it has no live task."""
+        task = self._tasks.get(run_id)
+        if task is None:
+            return False
+        self._stop_reason.setdefault(run_id, reason)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+        return True
+
+    async def shutdown(self) -> None:
+        """Interrupt every live run and wait until their final events are committed."""
+        await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
+
+    async def _run(self, run_id: str) -> None:
+        run = await repo.get_run(self._db, run_id)
+        if run is None:
+            return
+        variations = await repo.get_variations(self._db, run_id)
+        with structlog.contextvars.bound_contextvars(run_id=run_id):
+            try:
+                await self._execute(run, variations)
+            except Exception:
+                log.exception("run.crashed")
+                await finalize.finish_run(
+                    self._events, self._db, run, "failed", error="internal error; see server log"
+                )
+            finally:
+                self._stop_reason.pop(run_id, None)
+                if self._gateway is not None:
+                    self._gateway.close_run(run_id)
+                with contextlib.suppress(Exception):
+                    await self._workspaces.remove_run(run_id)
+
+    async def _execute(self, run: Run, variations: list[Variation]) -> None:
+        started = await self._events.write(
+            [event_row(run.id, "run_status", {"status": "running"})],
+            guard=repo.set_run(run.id, "running", started_at=utcnow()),
+        )
+        if not started:
+            return
+        children: list[asyncio.Task[None]] = []
+        try:
+            base_sha = await self._workspaces.prepare(
+                run_id=run.id, repo_url=run.repo_url, ref=run.ref
+            )
+            await self._events.write(
+                [event_row(run.id, "run_status", {"status": "running", "base_sha": base_sha})],
+                [repo.set_run(run.id, base_sha=base_sha)],
+            )
+            if self._gateway is not None:
+                self._gateway.open_run(run.id, budget_usd=run.budget_usd)
+            children = [asyncio.create_task(self._variation(run, v, base_sha)) for v in variations]
+            await asyncio.gather(*children)
+        except asyncio.CancelledError:
+            for child in children:
+                child.cancel()
+            if children:
+                await asyncio.wait(children)
+            reason = self._stop_reason.get(run.id, "cancelled")
+            await finalize.stop_pending(self._events, run.id, variations, reason)
+            await finalize.finish_run(self._events, self._db, run, reason)
+            return
+        except AppError as exc:  # e.g. the repository could not be cloned
+            await finalize.stop_pending(self._events, run.id, variations, "failed", exc.message)
+            await finalize.finish_run(self._events, self._db, run, "failed", error=exc.message)
+            return
+        await finalize.finish_run(self._events, self._db, run, None)
+
+    async def _variation(self, run: Run, variation: Variation, base_sha: str) -> None:
+        vid = variation.variation_id
+        with structlog.contextvars.bound_contextvars(variation_id=vid):
+            try:
+                async with self._slots:
+                    await self._run_one(run, variation, base_sha)
+            except asyncio.CancelledError:
+                reason = self._stop_reason.get(run.id, "cancelled")
+                await finalize.stop_pending(self._events, run.id, [variation], reason)
+                raise
+            except Exception as exc:
+                log.exception("variation.crashed")
+                await finalize.stop_pending(
+                    self._events, run.id, [variation], "failed", f"internal error: {exc}"
+                )
+
+    async def _run_one(self, run: Run, variation: Variation, base_sha: str) -> None:
+        vid = variation.variation_id
+        workspace = await self._workspaces.add_worktree(
+            run_id=run.id, variation_id=vid, base_sha=base_sha
+        )
+        access = None if self._gateway is None else self._gateway.access_for(run.id, vid)
+        job = VariationJob(
+            run_id=run.id,
+            variation_id=vid,
+            prompt=run.prompt,
+            spec=variation.spec,
+            workspace=workspace,
+            repo_url=run.repo_url,
+            base_sha=base_sha,
+            ref=run.ref,
+            timeout_seconds=run.timeout_seconds,
+            env=dict(variation.spec.get("env") or {}),
+            gateway_socket=None if access is None else access.socket,
+            gateway_url=None if access is None else access.url,
+            gateway_token=None if access is None else access.token,
+        )
+        if not await mark_running(self._events, job):
+            return
+        try:
+            await run_variation(
+                events=self._events,
+                runner=self._runner,
+                checker=self._checker,
+                job=job,
+                check_command=run.check_command,
+                check_timeout=self._settings.check_timeout_seconds,
+            )
+        finally:
+            if self._gateway is not None:
+                self._gateway.revoke(run.id, vid)

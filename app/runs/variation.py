@@ -1,0 +1,204 @@
+"""Runs one variation: agent lines into the event log, then its final record."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from app.events.log import EventLog, event_row
+from app.events.protocol import AgentLine, parse_line
+from app.models import utcnow
+from app.runners.base import AgentExit, Runner, VariationJob
+from app.runs import repository as repo
+from app.runs.ports import Checker, CheckOutcome
+
+log = structlog.get_logger()
+
+OUTPUT_TAIL_CHARS = 4000
+_ZERO_USAGE = {
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_creation_input_tokens": 0,
+    "cache_read_input_tokens": 0,
+}
+
+
+@dataclass
+class VariationOutcome:
+    """What the agent left behind."""
+
+    status: str = "failed"
+    exit_code: int | None = None
+    error: str | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    check: CheckOutcome | None = None
+    duration: float = 0.0
+
+
+async def mark_running(events: EventLog, job: VariationJob) -> bool:
+    """queued -> running, with its event."""
+    payload = {"variation_id": job.variation_id, "status": "running"}
+    return await events.write(
+        [event_row(job.run_id, "variation_status", payload, variation_id=job.variation_id)],
+        guard=repo.set_variation(job.run_id, job.variation_id, "running", started_at=utcnow()),
+    )
+
+
+async def pump_agent(
+    events: EventLog, runner: Runner, job: VariationJob, outcome: VariationOutcome
+) -> None:
+    """Relay the agent's lines to the log until it exits; fills `outcome`."""
+    final: AgentExit | None = None
+    async for item in runner.run(job):
+        if isinstance(item, AgentExit):
+            final = item
+            break
+        line = parse_line(item)
+        if line is None:
+            continue
+        if line.type == "result":
+            outcome.result = dict(line.data)
+            line = AgentLine("result", line.seq, line.text, _without_diff(line.data))
+        await events.append(
+            event_row(
+                job.run_id,
+                "agent_output",
+                line.to_payload(job.variation_id),
+                variation_id=job.variation_id,
+                seq=line.seq,
+            )
+        )
+    if final is None:
+        outcome.error = "agent ended without reporting how it exited"
+        return
+    if final.final_result is not None:
+        outcome.result = dict(final.final_result)  # authoritative (e.g. dagger return value)
+    outcome.exit_code = final.exit_code
+    agent_exit = outcome.result.get("exit_code", final.exit_code)
+    if final.timed_out:
+        outcome.status, outcome.error = "timed_out", final.error or "timed out"
+    elif final.error:
+        outcome.status, outcome.error = "failed", final.error
+    elif not outcome.result:
+        outcome.status = "failed"
+        outcome.error = f"agent exited {final.exit_code} without a result line"
+    elif final.exit_code == 0 and agent_exit == 0:
+        outcome.status = "succeeded"
+    else:
+        outcome.status = "failed"
+        outcome.error = f"agent exited {agent_exit}"
+    outcome.exit_code = agent_exit if isinstance(agent_exit, int) else final.exit_code
+
+
+def _without_diff(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "diff"}
+
+
+async def run_check(
+    checker: Checker | None, job: VariationJob, command: str | None, timeout: float
+) -> CheckOutcome | None:
+    """Run the check command unless there is none or no tree to check."""
+    if not command or checker is None:
+        return None
+    try:
+        return await checker(job, command, timeout)
+    except Exception as exc:  # a broken check is the variation's failure, not the server's
+        log.warning("check.failed_to_run", error=str(exc))
+        return CheckOutcome(exit_code=None, duration_seconds=0.0, output_tail=str(exc))
+
+
+def _stats(result: dict[str, Any]) -> dict[str, int]:
+    stats = result.get("diff_stats") or {}
+    return {k: int(stats.get(k, 0) or 0) for k in ("files", "insertions", "deletions")}
+
+
+async def record_outcome(events: EventLog, job: VariationJob, outcome: VariationOutcome) -> None:
+    """Store the final record and emit `variation_result` + `variation_status`."""
+    result = outcome.result
+    stats = _stats(result)
+    check = outcome.check
+    check_payload = (
+        None
+        if check is None
+        else {
+            "exit_code": check.exit_code,
+            "passed": check.exit_code == 0,
+            "duration_seconds": round(check.duration_seconds, 3),
+            "output_tail": check.output_tail[-OUTPUT_TAIL_CHARS:],
+        }
+    )
+    vid = job.variation_id
+    stored = await repo.get_variation(events.db, job.run_id, vid)
+    metered = stored is not None and (stored.input_tokens or stored.output_tokens)
+    values: dict[str, Any] = {}
+    if stored is not None and metered:
+        # The gateway's metering is authoritative; the agent's own count is a fallback.
+        usage = {k: int(getattr(stored, k)) for k in _ZERO_USAGE}
+        cost = stored.cost_usd
+    else:
+        reported = result.get("usage") or {}
+        usage = {k: int(reported.get(k, 0) or 0) for k in _ZERO_USAGE}
+        cost = float(result.get("cost_usd") or 0.0)
+        values |= usage | {"cost_usd": cost}
+    values |= {
+        "exit_code": outcome.exit_code,
+        "error": outcome.error,
+        "diff": result.get("diff") or "",
+        "files_changed": stats["files"],
+        "insertions": stats["insertions"],
+        "deletions": stats["deletions"],
+        "duration_seconds": round(outcome.duration, 3),
+        "finished_at": utcnow(),
+    }
+    if check is not None:
+        values |= {
+            "check_exit_code": check.exit_code,
+            "check_output": check.output_tail[-OUTPUT_TAIL_CHARS:],
+            "check_duration_seconds": round(check.duration_seconds, 3),
+        }
+    result_payload = {
+        "variation_id": vid,
+        "exit_code": outcome.exit_code,
+        "diff_stats": stats,
+        "usage": usage,
+        "cost_usd": round(cost, 6),
+        "check": check_payload,
+        "score": None,
+    }
+    status_payload = {"variation_id": vid, "status": outcome.status, "error": outcome.error}
+    await events.write(
+        [
+            event_row(job.run_id, "variation_result", result_payload, variation_id=vid),
+            event_row(job.run_id, "variation_status", status_payload, variation_id=vid),
+        ],
+        guard=repo.set_variation(job.run_id, vid, outcome.status, **values),
+    )
+
+
+async def run_variation(
+    *,
+    events: EventLog,
+    runner: Runner,
+    checker: Checker | None,
+    job: VariationJob,
+    check_command: str | None,
+    check_timeout: float,
+) -> VariationOutcome:
+    """Run the agent under the job's timeout, then the check; record everything."""
+    outcome = VariationOutcome()
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(job.timeout_seconds):
+            await pump_agent(events, runner, job, outcome)
+    except TimeoutError:
+        outcome.status = "timed_out"
+        outcome.error = f"timed out after {job.timeout_seconds:g} s"
+    outcome.duration = time.monotonic() - started
+    if outcome.status in ("succeeded", "failed") and outcome.result:
+        outcome.check = await run_check(checker, job, check_command, check_timeout)
+    await record_outcome(events, job, outcome)
+    return outcome

@@ -1,0 +1,92 @@
+"""Stored rows -> API shapes."""
+
+from __future__ import annotations
+
+from app.models import Run, Variation
+from app.schemas import CheckResult, DiffStats, RunRead, RunSummary, UsageRead, VariationRead
+
+
+def variation_read(v: Variation) -> VariationRead:
+    """The API view of a variation."""
+    stats = (
+        None
+        if v.files_changed is None
+        else DiffStats(
+            files=v.files_changed, insertions=v.insertions or 0, deletions=v.deletions or 0
+        )
+    )
+    has_check = v.check_exit_code is not None or v.check_output is not None
+    check = (
+        CheckResult(
+            exit_code=v.check_exit_code,
+            passed=v.check_exit_code == 0,
+            duration_seconds=v.check_duration_seconds,
+            output_tail=v.check_output,
+        )
+        if has_check
+        else None
+    )
+    return VariationRead(
+        variation_id=v.variation_id,
+        spec=v.spec,
+        status=v.status,
+        exit_code=v.exit_code,
+        error=v.error,
+        diff_stats=stats,
+        check=check,
+        usage=UsageRead(
+            input_tokens=v.input_tokens,
+            output_tokens=v.output_tokens,
+            cache_creation_input_tokens=v.cache_creation_input_tokens,
+            cache_read_input_tokens=v.cache_read_input_tokens,
+        ),
+        cost_usd=round(v.cost_usd, 6),
+        duration_seconds=v.duration_seconds,
+        score=v.score,
+        score_parts=v.score_parts,
+        manifest=v.manifest,
+        started_at=v.started_at,
+        finished_at=v.finished_at,
+    )
+
+
+def _summary_fields(run: Run, count: int, cost: float) -> dict[str, object]:
+    return {
+        "id": run.id,
+        "repo_url": run.repo_url,
+        "ref": run.ref,
+        "base_sha": run.base_sha,
+        "prompt": run.prompt,
+        "status": run.status,
+        "backend": run.backend,
+        "error": run.error,
+        "variation_count": count,
+        "cost_usd": round(cost, 6),
+        "scripted_model": run.scripted_model,
+        "winner_policy": run.winner_policy,
+        "winning_variation_id": run.winning_variation_id,
+        "winner_selected_by": run.winner_selected_by,
+        "winner_reason": run.winner_reason,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def run_summary(run: Run, count: int, cost: float) -> RunSummary:
+    """The list view of a run."""
+    return RunSummary.model_validate(_summary_fields(run, count, cost))
+
+
+def run_read(run: Run, variations: list[Variation]) -> RunRead:
+    """The full view of a run."""
+    fields = _summary_fields(run, len(variations), sum(v.cost_usd for v in variations))
+    return RunRead.model_validate(
+        fields
+        | {
+            "check_command": run.check_command,
+            "budget_usd": run.budget_usd,
+            "timeout_seconds": run.timeout_seconds,
+            "variations": [variation_read(v) for v in variations],
+        }
+    )

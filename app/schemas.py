@@ -1,0 +1,237 @@
+"""API shapes: the run spec (request) and what the API returns."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+AgentKind = Literal["claude-code", "command"]
+WinnerPolicy = Literal["manual", "best_score"]
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+_RESERVED_ENV_PREFIXES = ("ANTHROPIC_", "AIDEATOR_", "RELAY_", "CLAUDE_CODE_")
+
+
+class VariationSpec(BaseModel):
+    """How one variation runs: agent kind, model and its knobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: AgentKind = Field(default="claude-code", description="`claude-code` or `command`.")
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Model name, e.g. `claude-sonnet-4-5`, or `scripted/<scenario>`.",
+    )
+    system_prompt_append: str | None = Field(default=None, max_length=8000)
+    max_turns: int | None = Field(default=None, ge=1, le=500)
+    command: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="For agent `command`: argv run in the workspace; stdout lines are relayed.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment for the agent (no secrets)."
+    )
+
+    @field_validator("env")
+    @classmethod
+    def _safe_env(cls, env: dict[str, str]) -> dict[str, str]:
+        for name, value in env.items():
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"invalid variable name {name!r}")
+            if name.startswith(_RESERVED_ENV_PREFIXES):
+                raise ValueError(f"{name} is reserved and set by AIdeator")
+            if len(value) > 4096:
+                raise ValueError(f"{name}: value longer than 4096 characters")
+        return env
+
+    @model_validator(mode="after")
+    def _command_matches_kind(self) -> VariationSpec:
+        if self.agent == "command" and not self.command:
+            raise ValueError("agent `command` needs a non-empty `command` list")
+        if self.agent == "claude-code" and self.command:
+            raise ValueError("`command` is only for agent `command`")
+        return self
+
+
+class RunCreate(BaseModel):
+    """The run spec: the same object for the API, the CLI (`--spec`) and CI."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    repo_url: str = Field(
+        validation_alias=AliasChoices("repo_url", "github_url"),
+        min_length=1,
+        max_length=2048,
+        description="Git repository to work on (https). `github_url` is accepted as an alias.",
+    )
+    ref: str | None = Field(
+        default=None, max_length=255, description="Branch, tag or commit; default: remote HEAD."
+    )
+    prompt: str = Field(min_length=1, description="The task for every variation.")
+    variations: int | list[VariationSpec] = Field(
+        default=3,
+        description="How many variations (copies of `agent_config`), or one spec per variation.",
+    )
+    agent_config: VariationSpec | None = Field(
+        default=None, description="Defaults for every variation."
+    )
+    check_command: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="Shell command run on each variation's tree after the agent; exit 0 = pass.",
+    )
+    timeout_seconds: float | None = Field(
+        default=None, gt=0, le=24 * 3600, description="Per-variation wall-clock limit."
+    )
+    budget_usd: float | None = Field(
+        default=None, gt=0, description="Model spend limit for the whole run (all variations)."
+    )
+    winner_policy: WinnerPolicy = Field(
+        default="manual", description="`best_score` records the top variation when the run ends."
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, prompt: str) -> str:
+        if not prompt.strip():
+            raise ValueError("prompt is blank")
+        return prompt
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_not_option(cls, ref: str | None) -> str | None:
+        if ref is not None and (ref.startswith("-") or not ref.strip() or "\x00" in ref):
+            raise ValueError("ref must be a branch, tag or commit name")
+        return ref
+
+
+class DiffStats(BaseModel):
+    """Size of a variation's change."""
+
+    files: int
+    insertions: int
+    deletions: int
+
+
+class CheckResult(BaseModel):
+    """Outcome of the check command on a variation's tree."""
+
+    exit_code: int | None
+    passed: bool
+    duration_seconds: float | None
+    output_tail: str | None
+
+
+class UsageRead(BaseModel):
+    """Model tokens a variation used."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+
+
+class VariationRead(BaseModel):
+    """A variation as the API returns it."""
+
+    variation_id: int
+    spec: dict[str, Any]
+    status: str
+    exit_code: int | None
+    error: str | None
+    diff_stats: DiffStats | None
+    check: CheckResult | None
+    usage: UsageRead
+    cost_usd: float
+    duration_seconds: float | None
+    score: float | None
+    score_parts: dict[str, Any]
+    manifest: dict[str, Any]
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunSummary(BaseModel):
+    """A run in lists."""
+
+    id: str
+    repo_url: str
+    ref: str | None
+    base_sha: str | None
+    prompt: str
+    status: str
+    backend: str
+    error: str | None
+    variation_count: int
+    cost_usd: float
+    scripted_model: bool
+    winner_policy: str
+    winning_variation_id: int | None
+    winner_selected_by: str | None
+    winner_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunRead(RunSummary):
+    """A run with its variations."""
+
+    check_command: str | None
+    budget_usd: float | None
+    timeout_seconds: float
+    variations: list[VariationRead]
+
+
+class RunList(BaseModel):
+    """A page of runs, newest first."""
+
+    items: list[RunSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class VariationAccepted(BaseModel):
+    """A variation as accepted at run creation."""
+
+    variation_id: int
+    spec: dict[str, Any]
+
+
+class RunAccepted(BaseModel):
+    """Answer to run creation."""
+
+    run_id: str
+    stream_url: str
+    status: Literal["accepted"] = "accepted"
+    scripted_model: bool = Field(
+        description="True when agents talk to the scripted model, not Claude."
+    )
+    variations: list[VariationAccepted]
+
+
+class SelectWinner(BaseModel):
+    """A user's choice of the winning variation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    winning_variation_id: int = Field(ge=0)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class ErrorBody(BaseModel):
+    """The one error shape."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """`{"error": {...}}`."""
+
+    error: ErrorBody
