@@ -41,7 +41,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
     if recovered:
         log.warning("startup.interrupted_runs", count=len(recovered))
     runner = make_runner(settings)
-    workspaces = RepoCache(settings.data_dir / "repos")
+    workspaces = RepoCache(settings.data_dir / "repos", allow_local=settings.allow_local_repos)
     await workspaces.sweep_orphans(set())
     supervisor = Supervisor(
         settings=settings,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 from collections import deque
@@ -18,6 +19,15 @@ from app.runners.base import AgentExit
 
 LINE_LIMIT = 64 * 1024 * 1024  # the result line carries the whole diff
 STDERR_TAIL_LINES = 200
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the server dies (even by SIGKILL)."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
@@ -48,6 +58,7 @@ async def stream_child(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=die_with_parent,
         limit=LINE_LIMIT,
         pass_fds=tuple(pass_fds),
     )

@@ -1,0 +1,88 @@
+"""Shared fixtures: real git repositories, settings on temp dirs, an in-process app client."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+
+GIT_ID = ["-c", "user.email=test@example.invalid", "-c", "user.name=test"]
+
+
+def make_git_repo(root: Path, files: dict[str, str]) -> Path:
+    """A committed git repository with these files."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), *GIT_ID, "commit", "-qm", "init"], check=True)
+    return root
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A tiny committed repository."""
+    return make_git_repo(tmp_path / "repo", {"README.md": "hello\n", "src/a.txt": "a\n"})
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings on temp dirs with the unsandboxed backend and local repos allowed."""
+
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}",
+            "data_dir": tmp_path / "data",
+            "backend": "process",
+            "allow_unsandboxed": True,
+            "allow_local_repos": True,
+            "sse_ping_interval": 1.0,
+            "log_json": True,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, anthropic_api_key=None, **values)  # type: ignore[call-arg]
+
+    return build
+
+
+@pytest.fixture
+async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client on the app in-process, lifespan included."""
+    from app.main import create_app
+
+    app = create_app(make_settings())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+
+
+def command_spec(script: str) -> dict[str, Any]:
+    """A VariationSpec running a shell script as the agent."""
+    return {"agent": "command", "command": ["sh", "-c", script]}
+
+
+async def wait_finished(
+    client: httpx.AsyncClient, run_id: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Poll until the run is in a terminal status; return it."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        body: dict[str, Any] = (await client.get(f"/api/v1/runs/{run_id}")).json()
+        if body["status"] in ("succeeded", "failed", "cancelled", "interrupted"):
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"run still {body['status']} after {timeout} s")
+        await asyncio.sleep(0.05)
