@@ -1,0 +1,5 @@
+"""Small summary statistics over lists of numbers."""
+
+from numstats.summary import mean, median, spread
+
+__all__ = ["mean", "median", "spread"]
