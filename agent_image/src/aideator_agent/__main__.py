@@ -1,0 +1,7 @@
+"""`python -m aideator_agent` entry point."""
+
+import sys
+
+from aideator_agent.cli import main
+
+sys.exit(main())
