@@ -28,6 +28,13 @@ class StoredEvent:
     id: int
     type: str
     payload: str
+    wire: bytes  # the SSE encoding, made once and shared by every client
+
+
+def stored_event(event_id: int, type_: str, payload: str) -> StoredEvent:
+    """A StoredEvent with its SSE wire form (payload is single-line JSON)."""
+    wire = f"id: {event_id}\nevent: {type_}\ndata: {payload}\n\n".encode()
+    return StoredEvent(event_id, type_, payload, wire)
 
 
 async def read_events(db: Database, run_id: str, after: int, limit: int) -> list[StoredEvent]:
@@ -40,7 +47,7 @@ async def read_events(db: Database, run_id: str, after: int, limit: int) -> list
     )
     async with db.reader() as conn:
         result = await conn.execute(query)
-        return [StoredEvent(r.id, r.type, r.payload) for r in result]
+        return [stored_event(r.id, r.type, r.payload) for r in result]
 
 
 class RunTail:

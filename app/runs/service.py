@@ -123,8 +123,11 @@ async def cancel_run(*, db: Database, events: EventLog, supervisor: Supervisor, 
     run = await get_run_or_404(db, run_id)
     if run.status in RUN_TERMINAL:
         raise Conflict(f"run already {run.status}", details={"status": run.status})
-    if not await supervisor.cancel(run_id):
-        # No live task (e.g. it never started): finish it here.
+    await supervisor.cancel(run_id)
+    run = await get_run_or_404(db, run_id)
+    if run.status not in RUN_TERMINAL:
+        # No live task (it never started, or the cancel beat its first step): finish it here.
+        # Both writes are guarded, so this is a no-op for whatever already ended.
         variations = await repo.get_variations(db, run_id)
         await finalize.stop_pending(events, run_id, variations, "cancelled")
         await finalize.finish_run(events, db, run, "cancelled")

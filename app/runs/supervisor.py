@@ -82,6 +82,11 @@ class Supervisor:
         with structlog.contextvars.bound_contextvars(run_id=run_id):
             try:
                 await self._execute(run, variations)
+            except asyncio.CancelledError:
+                # Wherever the cancel landed, the run and its variations end properly.
+                reason = self._stop_reason.get(run_id, "cancelled")
+                await finalize.stop_pending(self._events, run_id, variations, reason)
+                await finalize.finish_run(self._events, self._db, run, reason)
             except Exception:
                 log.exception("run.crashed")
                 await finalize.finish_run(
@@ -119,10 +124,7 @@ class Supervisor:
                 child.cancel()
             if children:
                 await asyncio.wait(children)
-            reason = self._stop_reason.get(run.id, "cancelled")
-            await finalize.stop_pending(self._events, run.id, variations, reason)
-            await finalize.finish_run(self._events, self._db, run, reason)
-            return
+            raise
         except AppError as exc:  # e.g. the repository could not be cloned
             await finalize.stop_pending(self._events, run.id, variations, "failed", exc.message)
             await finalize.finish_run(self._events, self._db, run, "failed", error=exc.message)
