@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         default=0.005, ge=0, description="Seconds a batch waits for more lines before commit."
     )
     cancel_grace_seconds: float = Field(default=3.0, ge=0)
+    upstream_url: str = Field(
+        default="https://api.anthropic.com",
+        description="Where the gateway sends model requests when ANTHROPIC_API_KEY is set.",
+    )
+    scripted_chunk_delay: float = Field(
+        default=0.0, ge=0, le=1, description="Pause between streamed chunks of the scripted model."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     public_url: str | None = Field(

@@ -16,6 +16,7 @@ from app.db import Database
 from app.events.hub import EventHub
 from app.events.log import EventLog
 from app.log_config import configure_logging
+from app.model_plane import start_model_plane
 from app.repos.cache import RepoCache
 from app.runners.registry import make_runner
 from app.runs.finalize import recover_interrupted
@@ -41,6 +42,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
     if recovered:
         log.warning("startup.interrupted_runs", count=len(recovered))
     runner = make_runner(settings)
+    models = await start_model_plane(settings, events)
     workspaces = RepoCache(settings.data_dir / "repos", allow_local=settings.allow_local_repos)
     await workspaces.sweep_orphans(set())
     supervisor = Supervisor(
@@ -50,6 +52,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         runner=runner,
         workspaces=workspaces,
         checker=getattr(runner, "check", None),
+        gateway=models.access,
     )
     services = Services(
         settings=settings, db=db, events=events, hub=hub, runner=runner, supervisor=supervisor
@@ -58,6 +61,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         yield services
     finally:
         await supervisor.shutdown()
+        await models.stop()
         await events.close()
         await hub.close()
         await db.dispose()

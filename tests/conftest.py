@@ -86,3 +86,17 @@ async def wait_finished(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"run still {body['status']} after {timeout} s")
         await asyncio.sleep(0.05)
+
+
+SAMPLE_REPO = Path(__file__).resolve().parents[1] / "examples" / "sample-repo"
+
+
+@pytest.fixture
+def sample_repo(tmp_path: Path) -> Path:
+    """A git copy of examples/sample-repo."""
+    files = {
+        str(p.relative_to(SAMPLE_REPO)): p.read_text()
+        for p in SAMPLE_REPO.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    return make_git_repo(tmp_path / "sample-repo", files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,7 +117,32 @@ def _stats(result: dict[str, Any]) -> dict[str, int]:
     return {k: int(stats.get(k, 0) or 0) for k in ("files", "insertions", "deletions")}
 
 
-async def record_outcome(events: EventLog, job: VariationJob, outcome: VariationOutcome) -> None:
+def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> dict[str, Any]:
+    """What it takes to reproduce the variation."""
+    spec = job.spec
+    return {
+        "repo_url": job.repo_url,
+        "ref": job.ref,
+        "base_sha": job.base_sha,
+        "agent": spec.get("agent", "claude-code"),
+        "agent_version": result.get("agent_version"),
+        "claude_code_version": result.get("claude_code_version"),
+        "model": spec.get("model"),
+        "command": spec.get("command"),
+        "prompt_sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
+        "sandbox": sandbox,
+        "settings": {
+            "timeout_seconds": job.timeout_seconds,
+            "max_turns": spec.get("max_turns"),
+            "system_prompt_append": spec.get("system_prompt_append"),
+            "env_names": sorted(job.env),
+        },
+    }
+
+
+async def record_outcome(
+    events: EventLog, job: VariationJob, outcome: VariationOutcome, sandbox: str
+) -> None:
     """Store the final record and emit `variation_result` + `variation_status`."""
     result = outcome.result
     stats = _stats(result)
@@ -153,6 +179,7 @@ async def record_outcome(events: EventLog, job: VariationJob, outcome: Variation
         "deletions": stats["deletions"],
         "duration_seconds": round(outcome.duration, 3),
         "finished_at": utcnow(),
+        "manifest": build_manifest(job, result, sandbox),
     }
     if check is not None:
         values |= {
@@ -200,5 +227,5 @@ async def run_variation(
     outcome.duration = time.monotonic() - started
     if outcome.status in ("succeeded", "failed") and outcome.result:
         outcome.check = await run_check(checker, job, check_command, check_timeout)
-    await record_outcome(events, job, outcome)
+    await record_outcome(events, job, outcome, getattr(runner, "identity", runner.name))
     return outcome

@@ -1,0 +1,60 @@
+"""Connects the LLM gateway to runs: identities for variations, usage and budget to the log."""
+
+from __future__ import annotations
+
+from app.events.log import EventLog, event_row
+from app.gateway import Gateway, Usage
+from app.runs import repository as repo
+from app.runs.ports import ModelAccess
+
+
+class GatewayAccess:
+    """The supervisor's view of the gateway (the Gatekeeper port)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def open_run(self, run_id: str, *, budget_usd: float | None, spent_usd: float = 0.0) -> None:
+        """Start metering a run against its budget."""
+        self._gateway.open_run(run_id, budget_usd=budget_usd, spent_usd=spent_usd)
+
+    def access_for(self, run_id: str, variation_id: int) -> ModelAccess:
+        """A fresh token for the variation, and where the gateway listens."""
+        token = self._gateway.issue_token(run_id, variation_id)
+        return ModelAccess(token=token, url=self._gateway.url, socket=self._gateway.socket_path)
+
+    def revoke(self, run_id: str, variation_id: int) -> None:
+        """Refuse further requests from the variation."""
+        self._gateway.revoke(run_id, variation_id)
+
+    def close_run(self, run_id: str) -> None:
+        """Forget the run."""
+        self._gateway.close_run(run_id)
+
+
+class UsageRecorder:
+    """Gateway sinks: metered usage into the variation row, budget refusals as error lines."""
+
+    def __init__(self, events: EventLog) -> None:
+        self._events = events
+
+    async def on_usage(
+        self, run_id: str, variation_id: int, usage: Usage, cost_usd: float, /
+    ) -> None:
+        """Add one response's usage and cost to the variation."""
+        await self._events.write(
+            statements=[repo.add_usage(run_id, variation_id, usage.as_dict(), cost_usd)]
+        )
+
+    async def on_budget_exhausted(self, run_id: str, variation_id: int, message: str, /) -> None:
+        """Tell the stream the variation was refused for budget."""
+        payload = {
+            "variation_id": variation_id,
+            "seq": None,
+            "type": "error",
+            "text": message,
+            "data": {"code": "budget_exhausted", "source": "gateway"},
+        }
+        await self._events.write(
+            [event_row(run_id, "agent_output", payload, variation_id=variation_id)]
+        )
