@@ -1,0 +1,156 @@
+"""Relay benchmark: agent lines through the real server to SSE clients, beside a raw pipe.
+
+    uv run python bench/relay.py [--variations 8] [--rate 250] [--clients 20] [--seconds 8]
+
+Scenario A (latency): N variations each printing R lines/s for S seconds, M SSE clients.
+Scenario B (throughput): one variation printing as fast as it can, one client.
+Baseline: the same line generator read over a raw pipe in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import make_git_repo  # noqa: E402
+from tests.server_process import ServerProcess  # noqa: E402
+from tests.sse_client import read_sse  # noqa: E402
+
+EMIT = str(ROOT / "bench" / "emit_lines.py")
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] / 1e6
+
+
+async def client_reader(base: str, url: str, expect: int) -> dict[str, object]:
+    """Read one stream to `complete`; latency per line, loss and duplicates."""
+    lat: list[float] = []
+    seen: dict[tuple[int, int], int] = {}
+    first = last = 0.0
+    async with httpx.AsyncClient(base_url=base, timeout=None) as client:
+        async with client.stream("GET", url) as response:
+            async for ev in read_sse(response):
+                if ev.event == "complete":
+                    break
+                if ev.event != "agent_output":
+                    continue
+                payload = json.loads(ev.data)
+                if payload["type"] != "log":
+                    continue
+                now = time.time_ns()
+                stamp, n = payload["text"].split()
+                lat.append(now - int(stamp))
+                key = (payload["variation_id"], int(n))
+                seen[key] = seen.get(key, 0) + 1
+                first = first or time.perf_counter()
+                last = time.perf_counter()
+    return {
+        "lat": lat,
+        "lost": expect - len(seen),
+        "dupes": sum(c - 1 for c in seen.values()),
+        "rate": len(lat) / (last - first) if last > first else 0.0,
+    }
+
+
+async def through_server(
+    server: ServerProcess, repo: Path, variations: int, count: int, rate: float, clients: int
+) -> dict[str, object]:
+    """Start one run and read it with `clients` SSE clients."""
+    spec = {"agent": "command", "command": [sys.executable, EMIT, str(count), str(rate)]}
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        res = await client.post(
+            "/api/v1/runs",
+            json={"repo_url": str(repo), "prompt": "bench", "variations": [spec] * variations},
+        )
+        res.raise_for_status()
+        url = res.json()["stream_url"]
+    results = await asyncio.gather(
+        *(client_reader(server.url, url, variations * count) for _ in range(clients))
+    )
+    lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
+    return {
+        "lines": variations * count,
+        "p50_ms": pct(lat, 50),
+        "p99_ms": pct(lat, 99),
+        "lost": sum(int(r["lost"]) for r in results),  # type: ignore[call-overload]
+        "dupes": sum(int(r["dupes"]) for r in results),  # type: ignore[call-overload]
+        "client_lines_per_s": statistics.median(float(r["rate"]) for r in results),  # type: ignore[arg-type]
+    }
+
+
+async def raw_pipe(variations: int, count: int, rate: float) -> dict[str, object]:
+    """The same generators read over plain pipes."""
+
+    async def one() -> list[float]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, EMIT, str(count), str(rate), stdout=asyncio.subprocess.PIPE
+        )
+        assert proc.stdout is not None
+        lat = []
+        async for raw in proc.stdout:
+            lat.append(time.time_ns() - int(raw.split()[0]))
+        await proc.wait()
+        return lat
+
+    started = time.perf_counter()
+    lat = [x for part in await asyncio.gather(*(one() for _ in range(variations))) for x in part]
+    elapsed = time.perf_counter() - started
+    return {
+        "lines": len(lat),
+        "p50_ms": pct(lat, 50),
+        "p99_ms": pct(lat, 99),
+        "lines_per_s": len(lat) / elapsed,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--variations", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=250.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--burst-lines", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = make_git_repo(Path(tmp) / "repo", {"README.md": "bench\n"})
+        server = ServerProcess(Path(tmp) / "srv", max_variations="16",
+                               max_concurrent_variations="16").start()
+        try:
+            count = int(args.rate * args.seconds)
+            pipe = await raw_pipe(args.variations, count, args.rate)
+            live = await through_server(
+                server, repo, args.variations, count, args.rate, args.clients
+            )
+            burst_pipe = await raw_pipe(1, args.burst_lines, 0)
+            burst = await through_server(server, repo, 1, args.burst_lines, 0, 1)
+        finally:
+            server.stop()
+    print(f"A: {args.variations} variations x {args.rate:g} lines/s x {args.seconds:g} s, "
+          f"{args.clients} SSE clients")
+    print(f"  raw pipe : p50 {pipe['p50_ms']:.2f} ms  p99 {pipe['p99_ms']:.2f} ms")
+    print(f"  server   : p50 {live['p50_ms']:.2f} ms  p99 {live['p99_ms']:.2f} ms  "
+          f"lost {live['lost']}  duplicates {live['dupes']}")
+    print(f"B: 1 variation, {args.burst_lines} lines as fast as possible, 1 SSE client")
+    print(f"  raw pipe : {burst_pipe['lines_per_s']:.0f} lines/s")
+    print(f"  server   : {burst['client_lines_per_s']:.0f} lines/s committed and delivered  "
+          f"lost {burst['lost']}  duplicates {burst['dupes']}  p50 {burst['p50_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
