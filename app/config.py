@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     allow_unsandboxed: bool = Field(
         default=False, description="Allow the `process` backend (no sandbox; development only)."
     )
+    process_relay: bool = Field(
+        default=False,
+        description="process backend: deliver agent lines through the relay ingest endpoint "
+        "(as the dagger backend does) instead of stdout; for relay tests and benchmarks.",
+    )
     allow_local_repos: bool = Field(
         default=False,
         description="Allow local paths, file:// and loopback/private hosts as repo_url.",
@@ -88,6 +93,14 @@ class Settings(BaseSettings):
                 "set AIDEATOR_ALLOW_UNSANDBOXED=true to allow it (development only)"
             )
         return self
+
+    @property
+    def server_url(self) -> str:
+        """How agents and links reach this server."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def uses_scripted_model(self) -> bool:

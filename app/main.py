@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from app.api import health, runs, stream
+from app.api import health, ingest, runs, stream
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
 from app.config import Settings, get_settings
@@ -97,5 +97,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(runs.router)
     api.include_router(stream.router)
     api.include_router(health.router)
+    api.include_router(ingest.router)
     app.include_router(api)
     return app

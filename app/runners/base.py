@@ -41,6 +41,16 @@ class AgentExit:
 
 
 @dataclass(frozen=True)
+class CheckOutcome:
+    """Result of a check command on a variation's tree."""
+
+    exit_code: int | None
+    duration_seconds: float
+    output_tail: str
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
 class Availability:
     """Whether a backend can run here, and how to fix it if not."""
 

@@ -10,13 +10,14 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 from app.config import Settings
+from app.events.protocol import parse_line
 from app.runners.agent_launch import agent_argv, agent_env
-from app.runners.base import AgentExit, Availability, VariationJob
+from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
 from app.runners.child import stream_child
-from app.runs.ports import CheckOutcome
 
 OUTPUT_TAIL_LINES = 100
 
@@ -28,6 +29,8 @@ class ProcessRunner:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # With the relay, lines reach the server over HTTP like a container agent's would.
+        self.uses_relay = settings.process_relay
         self._path = (
             os.defpath
             if not sys.executable
@@ -52,8 +55,16 @@ class ProcessRunner:
         home = Path(tempfile.mkdtemp(prefix="aideator-home-"))
         try:
             env = agent_env(job, home=home, path=self._path, base_url=job.gateway_url)
+            last_result: dict[str, object] | None = None
             async for item in stream_child(agent_argv(), cwd=job.workspace, env=env):
-                yield item
+                if not self.uses_relay:
+                    yield item
+                elif isinstance(item, AgentExit):
+                    yield replace(item, final_result=last_result)
+                else:
+                    line = parse_line(item)
+                    if line is not None and line.type == "result":
+                        last_result = dict(line.data)
         finally:
             await asyncio.to_thread(shutil.rmtree, home, True)
 

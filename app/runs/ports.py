@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from app.runners.base import VariationJob
+from app.runners.base import CheckOutcome, VariationJob
+
+__all__ = ["CheckOutcome", "Checker", "Gatekeeper", "ModelAccess", "Workspaces"]
 
 
 class Workspaces(Protocol):
@@ -52,16 +54,6 @@ class Gatekeeper(Protocol):
     def close_run(self, run_id: str) -> None:
         """Forget the run."""
         ...
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """Result of a check command on a variation's tree."""
-
-    exit_code: int | None
-    duration_seconds: float
-    output_tail: str
-    timed_out: bool = False
 
 
 class Checker(Protocol):

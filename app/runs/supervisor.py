@@ -17,6 +17,7 @@ from app.runners.base import Runner, VariationJob
 from app.runs import finalize
 from app.runs import repository as repo
 from app.runs.ports import Checker, Gatekeeper, Workspaces
+from app.runs.relay import new_relay_token, relay_path
 from app.runs.variation import mark_running, run_variation
 
 log = structlog.get_logger()
@@ -153,6 +154,13 @@ class Supervisor:
             run_id=run.id, variation_id=vid, base_sha=base_sha
         )
         access = None if self._gateway is None else self._gateway.access_for(run.id, vid)
+        relay_url = relay_token = None
+        if getattr(self._runner, "uses_relay", False):
+            relay_token, digest = new_relay_token()
+            await self._events.write(
+                statements=[repo.set_variation(run.id, vid, relay_token_sha256=digest)]
+            )
+            relay_url = self._settings.server_url + relay_path(run.id, vid)
         job = VariationJob(
             run_id=run.id,
             variation_id=vid,
@@ -167,6 +175,8 @@ class Supervisor:
             gateway_socket=None if access is None else access.socket,
             gateway_url=None if access is None else access.url,
             gateway_token=None if access is None else access.token,
+            relay_url=relay_url,
+            relay_token=relay_token,
         )
         if not await mark_running(self._events, job):
             return
