@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BackendName = Literal["local", "dagger", "process"]
@@ -108,7 +108,25 @@ class Settings(BaseSettings):
         return self.anthropic_api_key is None or not self.anthropic_api_key.get_secret_value()
 
 
+class SettingsError(Exception):
+    """Settings failed validation; the message names each variable and what is wrong."""
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per bad setting, named as the environment variable a user sets."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        name = loc[0] if loc else ""
+        var = "ANTHROPIC_API_KEY" if name == "anthropic_api_key" else f"AIDEATOR_{name.upper()}"
+        lines.append(f"{var}: {err.get('msg', 'invalid')}" if name else str(err.get("msg")))
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; raises SettingsError with readable lines."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
