@@ -1,0 +1,252 @@
+"""The `dagger` backend: each variation is one `dagger call ... stream-agent ... result` process.
+
+Live lines reach the host through the relay (the module binds the server as a service), so
+this runner yields no lines: only the final AgentExit, whose `final_result` is what the
+module returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+
+import structlog
+
+from app.runners.base import AgentExit, Availability, VariationJob
+from app.runners.child import kill_group
+from app.runners.dagger_command import InvocationError, build_invocation, parse_result
+from app.runners.dagger_output import BoundedTail, read_bounded
+
+log = structlog.get_logger()
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INSTALL_HINT = "install the Dagger CLI: https://docs.dagger.io/install"
+ENGINE_HINT = (
+    "start Docker (or Podman/nerdctl/finch) so the CLI can start its engine, "
+    "or set _EXPERIMENTAL_DAGGER_RUNNER_HOST to a running Dagger engine"
+)
+LIMITS = (
+    "none per container: Dagger has no CPU/memory limit API; only the wall-clock timeout "
+    "is enforced (size the engine's host or Kubernetes pod instead)"
+)
+CONTAINER_RUNTIMES = ("docker", "podman", "nerdctl", "finch")
+RUNNER_HOST_ENV = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    match = _VERSION.search(text)
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+async def _probe(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    """Run a short command; its exit code (-1: did not finish) and its combined output."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            env=dict(env),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return -1, str(exc)
+    try:
+        async with asyncio.timeout(timeout):
+            out, _ = await proc.communicate()
+    except TimeoutError:
+        kill_group(proc.pid)
+        await proc.wait()
+        return -1, f"no answer within {timeout:g} s"
+    return proc.returncode or 0, out.decode("utf-8", "replace").strip()
+
+
+class DaggerRunner:
+    """Runs each variation through the Dagger CLI and the repository's Dagger module."""
+
+    name = "dagger"
+    uses_relay = True  # `dagger call` prints only at the end: live lines come by the relay
+
+    def __init__(
+        self,
+        *,
+        dagger_bin: str = "dagger",
+        module: str | Path | None = None,
+        grace_seconds: float = 3.0,
+        availability_ttl: float = 30.0,
+        probe_timeout: float = 20.0,
+    ) -> None:
+        self._dagger_bin = dagger_bin
+        self._module = str(module if module is not None else REPO_ROOT)
+        self._grace = grace_seconds
+        self._ttl = availability_ttl
+        self._probe_timeout = probe_timeout
+        self._cached: tuple[float, Availability] | None = None
+
+    async def availability(self) -> Availability:
+        """CLI present, module found, engine startable or remote; cached for a short while."""
+        now = time.monotonic()
+        if self._cached is not None and now - self._cached[0] < self._ttl:
+            return self._cached[1]
+        result = await self._check()
+        self._cached = (time.monotonic(), result)
+        return result
+
+    async def _check(self) -> Availability:
+        env = dict(os.environ)
+        path = env.get("PATH", os.defpath)
+        exe = shutil.which(self._dagger_bin, path=path)
+        if exe is None:
+            return Availability(
+                ok=False,
+                detail=f"the dagger CLI ({self._dagger_bin!r}) was not found",
+                hint=INSTALL_HINT,
+                limits=LIMITS,
+            )
+        has_config, wanted = await asyncio.to_thread(self._module_engine_version)
+        if not has_config:
+            return Availability(
+                ok=False,
+                detail=f"no dagger.json in the module path {self._module}",
+                hint="pass DaggerRunner(module=...) the AIdeator repository root or a git ref "
+                "of it, e.g. github.com/<owner>/aideator@<tag>",
+                limits=LIMITS,
+            )
+        code, out = await _probe([exe, "version"], env, self._probe_timeout)
+        if code != 0:
+            return Availability(
+                ok=False, detail=f"`dagger version` failed: {out[-300:]}", hint=INSTALL_HINT
+            )
+        have = _version_tuple(out)
+        if wanted and have and have < wanted:
+            return Availability(
+                ok=False,
+                detail=f"dagger CLI {out} is older than the module's engine "
+                f"v{'.'.join(map(str, wanted))}",
+                hint=INSTALL_HINT,
+                limits=LIMITS,
+            )
+        if env.get(RUNNER_HOST_ENV):
+            detail = f"{out}; remote engine from {RUNNER_HOST_ENV}"
+            return Availability(ok=True, detail=detail, limits=LIMITS)
+        problems = []
+        for runtime in CONTAINER_RUNTIMES:
+            runtime_exe = shutil.which(runtime, path=path)
+            if runtime_exe is None:
+                continue
+            code, info = await _probe([runtime_exe, "info"], env, self._probe_timeout)
+            if code == 0:
+                detail = f"{out}; engine started through {runtime}"
+                return Availability(ok=True, detail=detail, limits=LIMITS)
+            problems.append(f"`{runtime} info` failed: {info.splitlines()[-1] if info else code}")
+        why = "; ".join(problems) or "no docker, podman, nerdctl or finch on PATH"
+        return Availability(
+            ok=False,
+            detail=f"{out} found, but it has no engine to talk to ({why})",
+            hint=ENGINE_HINT,
+            limits=LIMITS,
+        )
+
+    def _module_engine_version(self) -> tuple[bool, tuple[int, ...] | None]:
+        """Whether a local module has its dagger.json, and the engineVersion pinned there."""
+        path = Path(self._module)
+        if not (path.is_absolute() or path.exists()):
+            return True, None  # a remote module ref: the CLI resolves it
+        try:
+            config = json.loads((path / "dagger.json").read_text())
+        except (OSError, ValueError):
+            return False, None
+        return True, _version_tuple(str(config.get("engineVersion", "")))
+
+    async def run(self, job: VariationJob) -> AsyncIterator[str | AgentExit]:
+        """Run `dagger call ... stream-agent` for the job; yield one AgentExit."""
+        bound = log.bind(run_id=job.run_id, variation_id=job.variation_id, backend=self.name)
+        try:
+            invocation = build_invocation(
+                job, dagger_bin=self._dagger_bin, module=self._module, base_env=os.environ
+            )
+        except InvocationError as exc:
+            yield AgentExit(exit_code=None, error=str(exc))
+            return
+        secrets = [s for s in (job.gateway_token, job.relay_token) if s]
+        bound.info("dagger.call.start", module=self._module)
+        started = time.monotonic()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *invocation.argv,
+                env=invocation.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:  # missing CLI, or a prompt beyond the OS argument limit
+            bound.warning("dagger.call.not_started", error=str(exc))
+            yield AgentExit(exit_code=None, error=f"could not start the dagger CLI: {exc}")
+            return
+        assert proc.stdout is not None and proc.stderr is not None
+        tail = BoundedTail()
+        settled = False
+        try:
+            try:
+                async with asyncio.timeout(job.timeout_seconds):
+                    stdout, _ = await asyncio.gather(
+                        read_bounded(proc.stdout), tail.consume(proc.stderr)
+                    )
+                    code = await proc.wait()
+            except TimeoutError:
+                await self._stop(proc)
+                settled = True
+                bound.warning("dagger.call.timed_out", seconds=job.timeout_seconds)
+                yield AgentExit(
+                    exit_code=None,
+                    timed_out=True,
+                    error=f"timed out after {job.timeout_seconds:g} s",
+                    debug_log=tail.text(secrets),
+                )
+                return
+            settled = True
+        finally:
+            if not settled:
+                await self._stop(proc)
+            kill_group(proc.pid)  # anything the CLI left in its group goes too
+        bound.info("dagger.call.exit", code=code, seconds=round(time.monotonic() - started, 3))
+        yield self._exit(code, stdout, tail.text(secrets))
+
+    @staticmethod
+    def _exit(code: int, stdout: str, debug_log: str) -> AgentExit:
+        result = parse_result(stdout)
+        if result is None:
+            last = debug_log.strip().splitlines()[-1:] or ["no output"]
+            return AgentExit(
+                exit_code=None,
+                error=f"dagger call exited {code} without a result: {last[0][:500]}",
+                debug_log=debug_log,
+            )
+        agent_code = result.get("exit_code")
+        return AgentExit(
+            exit_code=agent_code if isinstance(agent_code, int) else None,
+            error=None if code == 0 else f"dagger call exited {code}",
+            final_result=result,
+            debug_log=debug_log,
+        )
+
+    async def _stop(self, proc: asyncio.subprocess.Process) -> None:
+        """SIGTERM the CLI's process group, SIGKILL it after the grace period."""
+        kill_group(proc.pid, signal.SIGTERM)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(proc.wait()), self._grace)
+        finally:
+            kill_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(proc.wait()), 5)

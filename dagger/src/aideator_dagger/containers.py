@@ -1,0 +1,183 @@
+"""Lazily built containers: agent image and workspace, agent exec, checks, scripted model.
+
+Nothing here talks to the engine: each function only extends a query chain, so the chains can
+be inspected offline (see tests/dagger_module).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import dagger
+from dagger import dag
+
+from .spec import base_sha_of
+
+WORKDIR = "/workspace"
+AGENT_COMMAND = ["python", "-m", "aideator_agent"]
+CACHE_BUST_ENV = "AIDEATOR_CACHE_BUST"
+PYTHON_IMAGE = "python:3.11-slim"
+SCRIPTED_MODEL_PORT = 8787
+SCRIPTED_MODEL_PACKAGES = ["starlette", "uvicorn", "structlog", "pydantic"]
+GIT_IDENTITY = ["-c", "user.name=AIdeator", "-c", "user.email=aideator@localhost"]
+PATCH_PATH = "/tmp/aideator/variation.patch"
+CHECK_SCRIPT_PATH = "/tmp/aideator/check.sh"
+PATCH_REFUSED_EXIT = 97
+# The check sees the base commit plus the variation's patch: exactly what would be merged.
+CHECK_SCRIPT = f"""set -u
+if [ -s {PATCH_PATH} ]; then
+  git apply --binary --whitespace=nowarn {PATCH_PATH} || {{
+    echo "aideator: the variation's patch does not apply to the base commit" >&2
+    exit {PATCH_REFUSED_EXIT}
+  }}
+fi
+exec sh -c "$AIDEATOR_CHECK_COMMAND"
+"""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A service the agent reaches under a host alias, and the URL it uses there."""
+
+    service: dagger.Service
+    alias: str
+    port: int
+    path: str = ""
+
+    @property
+    def url(self) -> str:
+        """The base URL inside the agent container."""
+        return f"http://{self.alias}:{self.port}{self.path}"
+
+
+def agent_image(agent_source: dagger.Directory) -> dagger.Container:
+    """The agent container image, built from `agent_image/` and its Dockerfile."""
+    return agent_source.docker_build()
+
+
+def clone(repo_url: str, ref: str) -> dagger.Directory:
+    """The repository tree at `ref`, `.git` included, cloned by the engine."""
+    return git_ref(repo_url, ref).tree()
+
+
+def git_ref(repo_url: str, ref: str) -> dagger.GitRef:
+    """A ref of a remote repository: HEAD, a full commit id, or a branch/tag name."""
+    repo = dag.git(repo_url)
+    if ref in ("", "HEAD"):
+        return repo.head()
+    if base_sha_of(ref):
+        return repo.commit(ref)
+    return repo.ref(ref)
+
+
+def committed_source(
+    image: dagger.Container, source: dagger.Directory, owner: str
+) -> dagger.Directory:
+    """A plain directory made into a repository with one base commit (any `.git` is dropped)."""
+    return (
+        image.with_directory(WORKDIR, source, exclude=[".git"], owner=owner)
+        .with_workdir(WORKDIR)
+        .with_exec(["git", "init", "-q"])
+        .with_exec(["git", "add", "-A"])
+        .with_exec(
+            ["git", *GIT_IDENTITY, "commit", "-q", "--no-verify", "--allow-empty", "-m", "base"]
+        )
+        .directory(WORKDIR)
+    )
+
+
+def with_workspace(image: dagger.Container, tree: dagger.Directory, owner: str) -> dagger.Container:
+    """The image with the repository at /workspace, owned by the image's (non-root) user."""
+    return image.with_directory(WORKDIR, tree, owner=owner).with_workdir(WORKDIR)
+
+
+def agent_exec(
+    workspace: dagger.Container,
+    *,
+    spec: dict[str, Any],
+    cache_bust: str,
+    api_key: dagger.Secret | None,
+    gateway: Binding | None,
+    relay: Binding | None,
+    relay_token: dagger.Secret | None,
+    extra_env: list[tuple[str, str]],
+) -> dagger.Container:
+    """The agent program run once in the workspace; any exit code is an answer, not an error."""
+    ctr = workspace
+    for name, value in extra_env:
+        ctr = ctr.with_env_variable(name, value)
+    ctr = ctr.with_env_variable("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1").with_env_variable(
+        "AIDEATOR_SPEC", json.dumps(spec)
+    )
+    if api_key is not None:
+        ctr = ctr.with_secret_variable("ANTHROPIC_API_KEY", api_key)
+    if gateway is not None:
+        ctr = ctr.with_service_binding(gateway.alias, gateway.service).with_env_variable(
+            "ANTHROPIC_BASE_URL", gateway.url
+        )
+    if relay is not None:
+        ctr = ctr.with_service_binding(relay.alias, relay.service).with_env_variable(
+            "RELAY_URL", relay.url
+        )
+        if relay_token is not None:
+            ctr = ctr.with_secret_variable("RELAY_TOKEN", relay_token)
+    # Set last: the layers above stay shared between variations, only the exec is unique.
+    return ctr.with_env_variable(CACHE_BUST_ENV, cache_bust).with_exec(
+        AGENT_COMMAND, expect=dagger.ReturnType.ANY
+    )
+
+
+def check_exec(
+    image: dagger.Container,
+    tree: dagger.Directory,
+    *,
+    patch: str,
+    check_command: str,
+    owner: str,
+    cache_bust: str,
+) -> dagger.Container:
+    """A fresh container on the base tree with the variation's patch applied, running the check."""
+    return (
+        with_workspace(image, tree, owner)
+        .with_new_file(PATCH_PATH, patch, owner=owner)
+        .with_new_file(CHECK_SCRIPT_PATH, CHECK_SCRIPT, owner=owner)
+        .with_env_variable("AIDEATOR_CHECK_COMMAND", check_command)
+        .with_env_variable(CACHE_BUST_ENV, cache_bust)
+        .with_exec(["sh", CHECK_SCRIPT_PATH], expect=dagger.ReturnType.ANY)
+    )
+
+
+def scripted_model_service(app_dir: dagger.Directory, constraints: str) -> dagger.Service:
+    """The repository's scripted model (not Claude) as a service on SCRIPTED_MODEL_PORT."""
+    return (
+        dag.container()
+        .from_(PYTHON_IMAGE)
+        .with_new_file("/srv/constraints.txt", constraints)
+        .with_exec(
+            [
+                "pip",
+                "install",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "-c",
+                "/srv/constraints.txt",
+                *SCRIPTED_MODEL_PACKAGES,
+            ]
+        )
+        .with_directory("/srv/app", app_dir)
+        .with_workdir("/srv")
+        .with_exposed_port(SCRIPTED_MODEL_PORT)
+        .as_service(
+            args=[
+                "python",
+                "-m",
+                "app.scripted_model",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(SCRIPTED_MODEL_PORT),
+            ]
+        )
+    )

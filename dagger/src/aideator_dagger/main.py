@@ -1,0 +1,275 @@
+"""The `aideator` Dagger module: one object, four functions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import dagger
+from dagger import dag, function, object_type
+
+from .agent_run import AgentRun, collect_check, collect_run, stdout_and_exit_code
+from .arguments import (
+    AgentKind,
+    AgentSource,
+    ApiKey,
+    CheckCommand,
+    Command,
+    Count,
+    Env,
+    Gateway,
+    GatewayPath,
+    MaxTurns,
+    Model,
+    Models,
+    Prompt,
+    Ref,
+    Relay,
+    RelayPath,
+    RelayToken,
+    RepoFiles,
+    RepoUrl,
+    RunId,
+    ScriptedModel,
+    Source,
+    SystemPromptAppend,
+    VariationId,
+)
+from .comparison import AgentSettings, fan_out, report_directory
+from .containers import (
+    SCRIPTED_MODEL_PORT,
+    Binding,
+    agent_exec,
+    agent_image,
+    check_exec,
+    clone,
+    committed_source,
+    git_ref,
+    scripted_model_service,
+    with_workspace,
+)
+from .lockfile import constraints_from_uv_lock
+from .report import VariationOutcome, build_report, render_markdown
+from .spec import (
+    DEFAULT_MODEL,
+    agent_spec,
+    base_sha_of,
+    cache_bust_value,
+    parse_env_pairs,
+    plan_variations,
+    relay_ingest_path,
+)
+from .transcript import final_result
+
+SCRIPTED_MODEL_KEY = "not-a-real-key"  # the scripted model accepts any key
+
+
+def _require_one_source(repo_url: str, source: dagger.Directory | None) -> None:
+    if bool(repo_url) == (source is not None):
+        raise ValueError("pass exactly one of --repo-url and --source")
+
+
+def _workspace_tree(
+    image: dagger.Container,
+    owner: str,
+    repo_url: str,
+    ref: str,
+    source: dagger.Directory | None,
+) -> dagger.Directory:
+    _require_one_source(repo_url, source)
+    if source is not None:
+        return committed_source(image, source, owner)
+    return clone(repo_url, ref)
+
+
+async def _owner(image: dagger.Container) -> str:
+    """The image's user, who must own /workspace (empty: root, no chown)."""
+    return (await image.user()).strip()
+
+
+async def _service_port(service: dagger.Service) -> int:
+    """The service's first port; a host service given as tcp://localhost:N keeps N."""
+    endpoint = await service.endpoint()
+    return int(endpoint.rpartition(":")[2])
+
+
+async def _scripted_model(repo_files: dagger.Directory) -> dagger.Service:
+    constraints = constraints_from_uv_lock(await repo_files.file("uv.lock").contents())
+    return scripted_model_service(repo_files.directory("app"), constraints)
+
+
+@object_type
+class Aideator:
+    """Run coding-agent variations in containers and compare them."""
+
+    @function
+    async def agent(
+        self,
+        agent_source: AgentSource,
+        repo_url: RepoUrl = "",
+        ref: Ref = "HEAD",
+        source: Source = None,
+    ) -> dagger.Container:
+        """The agent container with the repository at /workspace, e.g. for `terminal`."""
+        _require_one_source(repo_url, source)
+        image = agent_image(agent_source)
+        owner = await _owner(image)
+        return with_workspace(image, _workspace_tree(image, owner, repo_url, ref, source), owner)
+
+    # The SDK's typed overloads of `function` omit `cache`, which it accepts at runtime.
+    @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
+    async def stream_agent(
+        self,
+        agent_source: AgentSource,
+        prompt: Prompt = "",
+        repo_url: RepoUrl = "",
+        ref: Ref = "HEAD",
+        source: Source = None,
+        variation_id: VariationId = 0,
+        run_id: RunId = "adhoc",
+        model: Model = DEFAULT_MODEL,
+        agent: AgentKind = "claude-code",
+        command: Command = None,
+        max_turns: MaxTurns = 0,
+        system_prompt_append: SystemPromptAppend = "",
+        env: Env = None,
+        anthropic_api_key: ApiKey = None,
+        gateway: Gateway = None,
+        gateway_path: GatewayPath = "",
+        relay: Relay = None,
+        relay_path: RelayPath = "",
+        relay_token: RelayToken = None,
+    ) -> AgentRun:
+        """Run one agent variation: lines go live to --relay, the result is returned."""
+        _require_one_source(repo_url, source)
+        spec = agent_spec(
+            prompt=prompt,
+            agent=agent,
+            model=model,
+            max_turns=max_turns,
+            system_prompt_append=system_prompt_append,
+            command=command or [],
+            base_sha="" if source is not None else base_sha_of(ref),
+            run_id=run_id,
+            variation_id=variation_id,
+        )
+        extra_env = parse_env_pairs(env or [])
+        image = agent_image(agent_source)
+        owner = await _owner(image)
+        tree = _workspace_tree(image, owner, repo_url, ref, source)
+        gateway_binding = relay_binding = None
+        if gateway is not None:
+            port = await _service_port(gateway)
+            gateway_binding = Binding(gateway, "gateway", port, gateway_path)
+        if relay is not None:
+            path = relay_path or relay_ingest_path(run_id, variation_id)
+            relay_binding = Binding(relay, "relay", await _service_port(relay), path)
+        ran = agent_exec(
+            with_workspace(image, tree, owner),
+            spec=spec,
+            cache_bust=cache_bust_value(run_id, variation_id, uuid.uuid4().hex),
+            api_key=anthropic_api_key,
+            gateway=gateway_binding,
+            relay=relay_binding,
+            relay_token=relay_token,
+            extra_env=extra_env,
+        )
+        return await collect_run(ran)
+
+    @function
+    async def scripted_model(self, repo_files: RepoFiles) -> dagger.Service:
+        """This repository's scripted model (not Claude) as a service on port 8787."""
+        return await _scripted_model(repo_files)
+
+    @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
+    async def compare(
+        self,
+        agent_source: AgentSource,
+        repo_files: RepoFiles,
+        prompt: Prompt = "",
+        repo_url: RepoUrl = "",
+        ref: Ref = "HEAD",
+        source: Source = None,
+        models: Models = None,
+        count: Count = 1,
+        check_command: CheckCommand = "",
+        agent: AgentKind = "claude-code",
+        command: Command = None,
+        max_turns: MaxTurns = 0,
+        system_prompt_append: SystemPromptAppend = "",
+        env: Env = None,
+        anthropic_api_key: ApiKey = None,
+        gateway: Gateway = None,
+        gateway_path: GatewayPath = "",
+        scripted_model: ScriptedModel = False,
+    ) -> dagger.Directory:
+        """Run variations in parallel, check and rank them: report.json, report.md, patches."""
+        _require_one_source(repo_url, source)
+        if scripted_model and gateway is not None:
+            raise ValueError("--scripted-model and --gateway exclude each other")
+        plan = plan_variations(models or [DEFAULT_MODEL], count)
+        agent_spec(  # refuse bad arguments before anything is built
+            prompt=prompt,
+            agent=agent,
+            model=plan[0].model,
+            max_turns=max_turns,
+            system_prompt_append=system_prompt_append,
+            command=command or [],
+            base_sha="",
+            run_id="",
+            variation_id=0,
+        )
+        nonce = uuid.uuid4().hex
+        image = agent_image(agent_source)
+        owner = await _owner(image)
+        base_sha = ""
+        if source is None and repo_url:
+            # Resolved once, so every variation starts from the same commit.
+            base_sha = await git_ref(repo_url, ref).commit()
+        tree = _workspace_tree(image, owner, repo_url, base_sha or ref, source)
+        binding, api_key = None, anthropic_api_key
+        if scripted_model:
+            service = await _scripted_model(repo_files)
+            binding = Binding(service, "gateway", SCRIPTED_MODEL_PORT)
+            api_key = api_key or dag.set_secret("aideator-scripted-model-key", SCRIPTED_MODEL_KEY)
+        elif gateway is not None:
+            binding = Binding(gateway, "gateway", await _service_port(gateway), gateway_path)
+        settings = AgentSettings(
+            prompt=prompt,
+            agent=agent,
+            command=command or [],
+            max_turns=max_turns,
+            system_prompt_append=system_prompt_append,
+            extra_env=parse_env_pairs(env or []),
+            base_sha=base_sha,
+            run_id=f"compare-{nonce[:12]}",
+            nonce=nonce,
+        )
+        runs = fan_out(image, tree, owner, plan, settings, api_key=api_key, gateway=binding)
+
+        async def finish(index: int, ran: dagger.Container) -> VariationOutcome:
+            planned = plan[index]
+            stdout, code = await stdout_and_exit_code(ran)
+            result = final_result(stdout, code)
+            check = None
+            if check_command:
+                check = await collect_check(
+                    check_exec(
+                        image,
+                        tree,
+                        patch=result["diff"],
+                        check_command=check_command,
+                        owner=owner,
+                        cache_bust=cache_bust_value(settings.run_id, planned.variation_id, nonce),
+                    )
+                )
+            return VariationOutcome(planned.variation_id, planned.model, result, stdout, check)
+
+        outcomes = list(await asyncio.gather(*(finish(i, ran) for i, ran in enumerate(runs))))
+        report = build_report(
+            outcomes,
+            prompt=prompt,
+            repo={"url": repo_url or "(local directory)", "ref": ref, "base_sha": base_sha},
+            check_command=check_command,
+        )
+        return report_directory(report, render_markdown(report), outcomes)
