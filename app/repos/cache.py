@@ -1,0 +1,186 @@
+"""RepoCache: clone each repository once per run, then one cheap working tree per variation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import structlog
+
+from app.errors import RepoError
+from app.repos.directories import directory_bytes, remove_tree
+from app.repos.git_process import GitSettings
+from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
+from app.repos.mirror import resolve_ref, sync_mirror
+from app.repos.refs import check_ref_syntax, is_full_sha
+from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
+from app.repos.workspace import check_out, copy_repository
+
+log = structlog.get_logger()
+
+GIB = 1024**3
+
+
+class RepoCache:
+    """Hardened clone cache: bare mirrors keyed by URL, workspaces keyed by run and variation."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clone_timeout: float = 300,
+        max_repo_bytes: int = 2 * GIB,
+        allow_local: bool = False,
+        resolver: Resolver | None = None,
+        git_binary: str = "git",
+    ) -> None:
+        self.layout = CacheLayout(root.absolute())
+        self.clone_timeout = clone_timeout
+        self.max_repo_bytes = max_repo_bytes
+        self.allow_local = allow_local
+        self._resolver = resolver
+        self._git_binary = git_binary
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._synced: set[tuple[str, str]] = set()  # (run_id, mirror name) fetched this run
+        self._run_mirrors: dict[str, Path] = {}
+        self._cloning: set[str] = set()  # mirror names whose first clone is under way
+
+    def workspace_path(self, run_id: str, variation_id: int) -> Path:
+        """Where variation n of a run has its working tree."""
+        return self.layout.workspace_path(run_id, variation_id)
+
+    def _settings(self, checked: CheckedRepoUrl | None) -> GitSettings:
+        """Git settings for a remote (None: our own mirror, reached as a local path)."""
+        kind = checked.kind if checked is not None else "path"
+        return GitSettings(
+            home=self.layout.git_home,
+            template_dir=self.layout.template_dir,
+            allow_http=kind == "http",
+            allow_file=kind in ("path", "file"),
+            git_binary=self._git_binary,
+        )
+
+    def _lock(self, mirror: Path) -> asyncio.Lock:
+        return self._locks.setdefault(mirror.name, asyncio.Lock())
+
+    async def _make_dirs(self) -> None:
+        for path in (
+            self.layout.git_home,
+            self.layout.template_dir,
+            self.layout.mirrors,
+            self.layout.workspaces,
+        ):
+            await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+
+    async def prepare(self, *, run_id: str, repo_url: str, ref: str | None) -> str:
+        """Clone or fetch the repository once per run; return the commit sha `ref` names."""
+        check_run_id(run_id)
+        if ref is not None:
+            check_ref_syntax(ref)
+        checked = await check_repo_url_details(
+            repo_url, allow_local=self.allow_local, resolver=self._resolver
+        )
+        await self._make_dirs()
+        mirror = self.layout.mirror_dir(checked.url)
+        settings = self._settings(checked)
+        async with self._lock(mirror):
+            if (run_id, mirror.name) not in self._synced:
+                started = asyncio.get_running_loop().time()
+                self._cloning.add(mirror.name)
+                try:
+                    how = await sync_mirror(
+                        checked,
+                        mirror,
+                        settings=settings,
+                        limit_seconds=self.clone_timeout,
+                        max_bytes=self.max_repo_bytes,
+                    )
+                finally:
+                    self._cloning.discard(mirror.name)
+                self._synced.add((run_id, mirror.name))
+                log.info(
+                    "repo_synced",
+                    run_id=run_id,
+                    repo_url=checked.url,
+                    how=how,
+                    seconds=round(asyncio.get_running_loop().time() - started, 3),
+                )
+            sha = await resolve_ref(
+                checked,
+                mirror,
+                ref,
+                settings=settings,
+                limit_seconds=self.clone_timeout,
+                max_bytes=self.max_repo_bytes,
+            )
+        self._run_mirrors[run_id] = mirror
+        return sha
+
+    async def add_worktree(self, *, run_id: str, variation_id: int, base_sha: str) -> Path:
+        """Create variation n's own working tree at base_sha (replacing any old one)."""
+        workspace = self.workspace_path(run_id, variation_id)
+        if not is_full_sha(base_sha):
+            raise RepoError("base_sha must be a full commit sha", details={"field": "base_sha"})
+        mirror = self._run_mirrors.get(run_id)
+        if mirror is None:
+            raise RepoError(f"run {run_id} has no prepared repository; call prepare() first")
+        await asyncio.to_thread(remove_tree, workspace)
+        await asyncio.to_thread(workspace.parent.mkdir, parents=True, exist_ok=True)
+        settings = self._settings(None)
+        seconds, max_bytes = self.clone_timeout, self.max_repo_bytes
+        try:
+            # Copy under the URL lock: a concurrent fetch must not change files being copied.
+            async with self._lock(mirror):
+                await copy_repository(mirror, workspace, settings=settings, limit_seconds=seconds)
+            copied = await asyncio.to_thread(directory_bytes, workspace)
+            await check_out(
+                workspace,
+                base_sha,
+                settings=settings,
+                limit_seconds=seconds,
+                max_bytes=max_bytes,
+                copied_bytes=copied,
+            )
+        except BaseException:
+            await asyncio.to_thread(remove_tree, workspace)
+            raise
+        log.info("workspace_ready", run_id=run_id, variation_id=variation_id, base_sha=base_sha)
+        return workspace
+
+    async def remove_run(self, run_id: str) -> None:
+        """Delete every workspace of a run (the mirror stays for later runs)."""
+        run_dir = self.layout.run_dir(run_id)
+        await asyncio.to_thread(remove_tree, run_dir)
+        self._run_mirrors.pop(run_id, None)
+        self._synced = {key for key in self._synced if key[0] != run_id}
+        log.info("run_workspaces_removed", run_id=run_id)
+
+    async def sweep_orphans(self, active_run_ids: set[str]) -> list[Path]:
+        """Remove workspaces of runs not in `active_run_ids` and abandoned partial clones."""
+        removed: list[Path] = []
+        for folder, keep in (
+            (self.layout.workspaces, lambda name: name in active_run_ids),
+            (self.layout.mirrors, self._keep_mirror_entry),
+        ):
+            names = await asyncio.to_thread(_list_names, folder)
+            for name in names:
+                if not keep(name):
+                    path = folder / name
+                    if await asyncio.to_thread(remove_tree, path):
+                        removed.append(path)
+        if removed:
+            log.info("orphans_swept", count=len(removed))
+        return removed
+
+    def _keep_mirror_entry(self, name: str) -> bool:
+        if PARTIAL_MARK not in name:
+            return True
+        return name.split(PARTIAL_MARK, 1)[0] in self._cloning
+
+
+def _list_names(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,51 @@
+"""Blocking directory helpers (size, removal); call them through asyncio.to_thread."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def directory_bytes(path: Path) -> int:
+    """Sum of file sizes under a path, never following symlinks; vanished files count 0."""
+    total = 0
+    stack = [str(path)]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except OSError:
+            continue  # removed or renamed while git works: it is measured on the next poll
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _make_writable_and_retry(func: Callable[[str], Any], path: str, _exc: object) -> None:
+    # An agent may leave read-only directories behind; open them up and try once more.
+    parent = os.path.dirname(path)
+    os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
+    if not os.path.islink(path) and os.path.isdir(path):
+        os.chmod(path, os.stat(path).st_mode | stat.S_IRWXU)
+    func(path)
+
+
+def remove_tree(path: Path) -> bool:
+    """Delete a directory tree (symlinks are removed, never followed); False if absent."""
+    if not os.path.lexists(path):
+        return False
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+        return True
+    shutil.rmtree(path, onerror=_make_writable_and_retry)
+    return True
