@@ -47,3 +47,12 @@ def test_api_key_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert not settings.uses_scripted_model
     assert "sk-ant-canary-1234" not in repr(settings)
+
+
+def test_env_example_lists_every_setting() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    for name in Settings.model_fields:
+        var = "ANTHROPIC_API_KEY" if name == "anthropic_api_key" else f"AIDEATOR_{name.upper()}"
+        assert f"# {var}=" in text, f"{var} missing from .env.example"
