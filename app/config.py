@@ -67,6 +67,31 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, description="Base URL clients use to reach this server (for links)."
     )
+    api_keys: str | None = Field(
+        default=None,
+        description="Comma-separated API keys; when set (or api_keys_file), every route but "
+        "/health needs X-API-Key.",
+    )
+    api_keys_file: Path | None = Field(
+        default=None, description="File with one SHA-256 hex digest of an API key per line."
+    )
+    stream_token_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs per-run stream tokens; set it when several replicas serve one DB.",
+    )
+    stream_token_ttl_seconds: int = Field(default=900, ge=10, le=86_400)
+    cors_origins: str | None = Field(
+        default=None, description="Comma-separated origins allowed by CORS (none by default)."
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body for the public API."
+    )
+    max_active_runs: int = Field(
+        default=20, ge=1, description="Runs queued or running at once; beyond it, 429."
+    )
+    max_streams_per_client: int = Field(
+        default=32, ge=1, description="Open SSE streams per client address; beyond it, 429."
+    )
     log_level: str = "info"
     log_json: bool | None = Field(
         default=None, description="JSON logs; default: JSON when stderr is not a TTY."
@@ -74,6 +99,49 @@ class Settings(BaseSettings):
 
     # Keeps its usual name: never prefixed, never logged, never sent to an agent.
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+
+    # The `local` backend's bubblewrap sandbox (see docs/sandbox.md).
+    sandbox_memory_mb: int = Field(
+        default=4096,
+        ge=64,
+        description="Memory limit per sandbox in MiB (cgroup memory.max, or RLIMIT_DATA per "
+        "process when cgroups are not available).",
+    )
+    sandbox_pids_max: int = Field(
+        default=512,
+        ge=16,
+        description="Process/thread limit per sandbox (cgroup pids.max, or RLIMIT_NPROC).",
+    )
+    sandbox_cpus: float = Field(
+        default=1.0,
+        gt=0,
+        description="CPUs per sandbox (cgroup cpu.max; with rlimits: RLIMIT_CPU of "
+        "cpus x timeout seconds per process).",
+    )
+    sandbox_tmp_mb: int = Field(
+        default=1024,
+        ge=16,
+        description="Size in MiB of each in-memory scratch filesystem of a sandbox "
+        "(/tmp, HOME, /dev/shm).",
+    )
+    sandbox_limits: Literal["auto", "cgroups", "rlimits"] = Field(
+        default="auto",
+        description="How sandbox limits are enforced: auto (cgroup v2 when delegated, else "
+        "rlimits), cgroups (refuse to run without them) or rlimits.",
+    )
+    sandbox_cgroup_parent: Path | None = Field(
+        default=None,
+        description="A writable cgroup v2 directory with memory, pids and cpu delegated, "
+        "holding one child cgroup per sandbox; default: <cgroup root>/aideator when this "
+        "process sits at the root of its cgroup namespace.",
+    )
+    sandbox_uid: int = Field(
+        default=2_000_000_000,
+        ge=1,
+        lt=4_294_967_295,
+        description="Host uid and gid sandboxed processes run as when the server runs as root "
+        "(workspaces are handed over to it); a non-root server uses its own uid.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -93,6 +161,11 @@ class Settings(BaseSettings):
                 "set AIDEATOR_ALLOW_UNSANDBOXED=true to allow it (development only)"
             )
         return self
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether API keys are configured."""
+        return bool(self.api_keys and self.api_keys.strip()) or self.api_keys_file is not None
 
     @property
     def server_url(self) -> str:

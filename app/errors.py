@@ -72,3 +72,14 @@ class RepoError(AppError):
 
     status_code = 422
     code = "repo_error"
+
+
+class TooBusy(AppError):
+    """A capacity limit is reached; retry after `retry_after` seconds."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after

@@ -235,3 +235,11 @@ class ErrorResponse(BaseModel):
     """`{"error": {...}}`."""
 
     error: ErrorBody
+
+
+class StreamToken(BaseModel):
+    """Opens one run's stream: `GET .../stream?token=...`."""
+
+    run_id: str
+    token: str
+    expires_at: int = Field(description="Unix time when the token stops working.")

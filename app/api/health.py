@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from app.api.access import require_api_key
 from app.api.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -18,7 +19,11 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "Not ready; body says why."}})
+@router.get(
+    "/ready",
+    dependencies=[Depends(require_api_key)],
+    responses={503: {"description": "Not ready; body says why."}},
+)
 async def ready(services: ServicesDep) -> JSONResponse:
     """Readiness: the database is writable and the backend can run variations."""
     checks: dict[str, Any] = {}

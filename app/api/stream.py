@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 
+from app.api.access import AccessDep, require_api_key
 from app.api.deps import RunDep, ServicesDep
-from app.errors import InvalidInput
+from app.api.limits import StreamSlots
+from app.errors import InvalidInput, Unauthorized
 from app.events.stream import run_event_stream
-from app.schemas import ErrorResponse
+from app.schemas import ErrorResponse, StreamToken
 
 router = APIRouter(tags=["stream"])
 
@@ -31,21 +33,44 @@ def _cursor(header: str | None, query: int | None) -> int:
     return value
 
 
+async def stream_access(
+    access: AccessDep,
+    run_id: Annotated[str, Path()],
+    token: Annotated[
+        str | None, Query(description="Stream token from POST .../stream-token (EventSource).")
+    ] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> None:
+    """An API key, or a stream token issued for this run."""
+    if not (access.key_ok(x_api_key) or access.stream_token_ok(token, run_id)):
+        raise Unauthorized(
+            "missing or wrong X-API-Key or stream token", details={"header": "X-API-Key"}
+        )
+
+
 @router.get(
     "/runs/{run_id}/stream",
+    dependencies=[Depends(stream_access)],
     name="stream_run",
     response_class=EventSourceResponse,
-    responses={200: {"content": {"text/event-stream": {}}}, 404: {"model": ErrorResponse}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **{code: {"model": ErrorResponse} for code in (401, 404, 422, 429)},
+    },
 )
 async def stream_run(
     run: RunDep,
     services: ServicesDep,
+    request: Request,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id: Annotated[
         int | None, Query(ge=0, description="Resume after this event id.")
     ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events of a run: replay after the cursor, then live, ending with `complete`."""
+    client = request.client.host if request.client else "unknown"
+    slots: StreamSlots = request.app.state.stream_slots
+    slots.check(client)
     settings = services.settings
     events = run_event_stream(
         db=services.db,
@@ -55,8 +80,19 @@ async def stream_run(
         retry_ms=2000,
     )
     return EventSourceResponse(
-        events,
+        slots.held(client, events),
         ping=settings.sse_ping_interval,
         send_timeout=settings.sse_send_timeout,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+@router.post(
+    "/runs/{run_id}/stream-token",
+    dependencies=[Depends(require_api_key)],
+    responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+)
+async def stream_token(run: RunDep, access: AccessDep) -> StreamToken:
+    """A short-lived token that opens this run's stream (EventSource cannot send headers)."""
+    token, expires = access.issue_stream_token(run.id)
+    return StreamToken(token=token, expires_at=expires, run_id=run.id)

@@ -8,7 +8,7 @@ from sqlalchemy import insert
 
 from app.config import Settings
 from app.db import Database
-from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound
+from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, TooBusy
 from app.events.log import EventLog, event_row
 from app.models import Run, Variation, utcnow
 from app.runners.base import Runner
@@ -38,6 +38,13 @@ async def create_run(
 ) -> tuple[Run, list[Variation]]:
     """Validate, store a queued run with its variations, and start it."""
     specs = build_specs(body, settings)
+    active = len(await repo.active_run_ids(db))
+    if active >= settings.max_active_runs:
+        raise TooBusy(
+            f"{active} runs are queued or running (limit {settings.max_active_runs}); "
+            "retry when one finishes",
+            retry_after=30,
+        )
     repo_url = await check_repo_url(body.repo_url, settings)
     available = await runner.availability()
     if not available.ok:
