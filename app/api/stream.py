@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse
 
@@ -72,17 +73,22 @@ async def stream_run(
     slots: StreamSlots = request.app.state.stream_slots
     slots.check(client)
     settings = services.settings
+    shutdown = anyio.Event()
     events = run_event_stream(
         db=services.db,
         hub=services.hub,
         run_id=run.id,
         after=_cursor(last_event_id_header, last_event_id),
         retry_ms=2000,
+        shutdown=shutdown,
+        on_shutdown=services.supervisor.begin_shutdown,
     )
     return EventSourceResponse(
         slots.held(client, events),
         ping=settings.sse_ping_interval,
         send_timeout=settings.sse_send_timeout,
+        shutdown_event=shutdown,
+        shutdown_grace_period=settings.cancel_grace_seconds + 5,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

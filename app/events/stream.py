@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+
+import anyio
 
 from app.db import Database
 from app.events.hub import EventHub, read_events
@@ -14,7 +16,14 @@ MAX_CHUNK_EVENTS = 500
 
 
 async def run_event_stream(
-    *, db: Database, hub: EventHub, run_id: str, after: int, retry_ms: int
+    *,
+    db: Database,
+    hub: EventHub,
+    run_id: str,
+    after: int,
+    retry_ms: int,
+    shutdown: anyio.Event | None = None,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> AsyncIterator[bytes]:
     """Yield the run's events with id > `after` as SSE bytes, live, ending after `complete`.
 
@@ -32,7 +41,12 @@ async def run_event_stream(
                 # Behind the in-memory window: replay from the database, a page at a time.
                 events = await read_events(db, run_id, cursor, REPLAY_PAGE)
             if not events:
-                await tail.wait(seen, timeout=1.0)
+                if shutdown is not None and shutdown.is_set() and on_shutdown is not None:
+                    # The server is stopping: interrupt the runs now, so this stream can
+                    # still deliver their final events and `complete` before it closes.
+                    on_shutdown()
+                    on_shutdown = None
+                await tail.wait(seen, timeout=0.5 if shutdown is not None else 1.0)
                 continue
             for start in range(0, len(events), MAX_CHUNK_EVENTS):
                 chunk = events[start : start + MAX_CHUNK_EVENTS]

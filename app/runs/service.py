@@ -38,6 +38,8 @@ async def create_run(
 ) -> tuple[Run, list[Variation]]:
     """Validate, store a queued run with its variations, and start it."""
     specs = build_specs(body, settings)
+    if not supervisor.accepting:
+        raise BackendUnavailable("the server is shutting down; retry shortly")
     active = len(await repo.active_run_ids(db))
     if active >= settings.max_active_runs:
         raise TooBusy(

@@ -10,7 +10,7 @@ import structlog
 
 from app.config import Settings
 from app.db import Database
-from app.errors import AppError
+from app.errors import AppError, BackendUnavailable
 from app.events.log import EventLog, event_row
 from app.models import Run, Variation, utcnow
 from app.runners.base import Runner, VariationJob
@@ -48,6 +48,12 @@ class Supervisor:
         self._slots = asyncio.Semaphore(settings.max_concurrent_variations)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop_reason: dict[str, StopReason] = {}
+        self._shutdown_task: asyncio.Task[None] | None = None
+
+    @property
+    def accepting(self) -> bool:
+        """False once shutdown began."""
+        return self._shutdown_task is None
 
     @property
     def active_runs(self) -> set[str]:
@@ -55,7 +61,9 @@ class Supervisor:
         return set(self._tasks)
 
     def start(self, run_id: str) -> None:
-        """Start a queued run in the background."""
+        """Start a queued run in the background (refused once shutdown began)."""
+        if self._shutdown_task is not None:
+            raise BackendUnavailable("the server is shutting down; retry shortly")
         task = asyncio.create_task(self._run(run_id), name=f"run-{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(run_id, None))
@@ -71,8 +79,19 @@ class Supervisor:
             await asyncio.shield(task)
         return True
 
+    def begin_shutdown(self) -> None:
+        """Start interrupting every live run (idempotent); `shutdown()` waits for it."""
+        if self._shutdown_task is None:
+            self._shutdown_task = asyncio.create_task(self._interrupt_all())
+
     async def shutdown(self) -> None:
         """Interrupt every live run and wait until their final events are committed."""
+        self.begin_shutdown()
+        assert self._shutdown_task is not None
+        await asyncio.shield(self._shutdown_task)
+        await self._interrupt_all()  # anything started meanwhile
+
+    async def _interrupt_all(self) -> None:
         await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
 
     async def _run(self, run_id: str) -> None:
