@@ -23,18 +23,22 @@ _E = Event.__table__  # type: ignore[attr-defined]
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """A committed event as streams send it."""
+    """A committed event as streams send it (only the wire form is kept: memory)."""
 
     id: int
     type: str
-    payload: str
     wire: bytes  # the SSE encoding, made once and shared by every client
+
+    @property
+    def payload(self) -> str:
+        """The event's JSON data."""
+        return self.wire.split(b"\ndata: ", 1)[1][:-2].decode()
 
 
 def stored_event(event_id: int, type_: str, payload: str) -> StoredEvent:
     """A StoredEvent with its SSE wire form (payload is single-line JSON)."""
     wire = f"id: {event_id}\nevent: {type_}\ndata: {payload}\n\n".encode()
-    return StoredEvent(event_id, type_, payload, wire)
+    return StoredEvent(event_id, type_, wire)
 
 
 async def read_events(db: Database, run_id: str, after: int, limit: int) -> list[StoredEvent]:
@@ -53,10 +57,11 @@ async def read_events(db: Database, run_id: str, after: int, limit: int) -> list
 class RunTail:
     """Recent committed events of one run, refreshed from the database."""
 
-    def __init__(self, db: Database, run_id: str, *, window: int) -> None:
+    def __init__(self, db: Database, run_id: str, *, window_bytes: int) -> None:
         self._db = db
         self.run_id = run_id
-        self._window = window
+        self._window_bytes = window_bytes
+        self._bytes = 0
         self.events: list[StoredEvent] = []
         self.evicted = False
         self.last_id: int | None = None  # None until the first refresh
@@ -78,19 +83,31 @@ class RunTail:
             while True:
                 page = await read_events(self._db, self.run_id, after, 2000)
                 self.events.extend(page)
+                self._bytes += sum(len(e.wire) for e in page)
                 if len(page) < 2000:
                     break
                 after = page[-1].id
             self.last_id = self.events[-1].id if self.events else 0
-            if len(self.events) > 2 * self._window:
-                del self.events[: len(self.events) - self._window]
-                self.evicted = True
+            if self._bytes > 2 * self._window_bytes:
+                self._trim()
+
         async with self._changed:
             self.version += 1
             self._changed.notify_all()
 
-    def after(self, cursor: int) -> list[StoredEvent] | None:
-        """Events after `cursor` from memory, or None if memory no longer reaches back."""
+    def _trim(self) -> None:
+        # Keep the newest window_bytes; clients further behind replay from the database.
+        kept, size = len(self.events), 0
+        while kept > 1 and size + len(self.events[kept - 1].wire) <= self._window_bytes:
+            kept -= 1
+            size += len(self.events[kept].wire)
+        del self.events[:kept]
+        self._bytes = size
+        self.evicted = True
+
+    def after(self, cursor: int, limit: int = 500) -> list[StoredEvent] | None:
+        """Up to `limit` events after `cursor` from memory, or None if memory no longer
+        reaches back that far."""
         if self.last_id is None:
             return None
         if cursor >= self.last_id:
@@ -99,7 +116,7 @@ class RunTail:
         if self.evicted and cursor < self.events[0].id - 1:
             return None
         start = bisect.bisect_right(self.events, cursor, key=lambda e: e.id)
-        return self.events[start:]
+        return self.events[start : start + limit]
 
     async def wait(self, seen_version: int, timeout: float) -> None:
         """Wait until a refresh newer than `seen_version`, or `timeout` seconds."""
@@ -120,9 +137,11 @@ class RunTail:
 class EventHub:
     """Keeps one RunTail per run that has live streams."""
 
-    def __init__(self, db: Database, *, window: int = 20_000, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self, db: Database, *, window_bytes: int = 8 * 1024 * 1024, poll_interval: float = 1.0
+    ) -> None:
         self._db = db
-        self._window = window
+        self._window_bytes = window_bytes
         self._poll = poll_interval
         self._tails: dict[str, RunTail] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -138,7 +157,7 @@ class EventHub:
         """Start watching a run (first watcher loads it); pair with `detach`."""
         tail = self._tails.get(run_id)
         if tail is None:
-            tail = RunTail(self._db, run_id, window=self._window)
+            tail = RunTail(self._db, run_id, window_bytes=self._window_bytes)
             self._tails[run_id] = tail
             self._tasks[run_id] = asyncio.create_task(tail.run_refresher(self._poll))
             tail.mark_dirty()

@@ -12,7 +12,7 @@ from app.events.hub import EventHub, read_events
 REPLAY_PAGE = 1000
 
 
-MAX_CHUNK_EVENTS = 500
+CHUNK_BYTES = 64 * 1024
 
 
 async def run_event_stream(
@@ -48,14 +48,22 @@ async def run_event_stream(
                     on_shutdown = None
                 await tail.wait(seen, timeout=0.5 if shutdown is not None else 1.0)
                 continue
-            for start in range(0, len(events), MAX_CHUNK_EVENTS):
-                chunk = events[start : start + MAX_CHUNK_EVENTS]
-                ends = next((i for i, e in enumerate(chunk) if e.type == "complete"), None)
-                if ends is not None and await _is_last(db, run_id, chunk[ends].id):
-                    yield b"".join(e.wire for e in chunk[: ends + 1])
+            parts: list[bytes] = []
+            size = 0
+            for item in events:
+                parts.append(item.wire)
+                size += len(item.wire)
+                if item.type == "complete" and await _is_last(db, run_id, item.id):
+                    yield b"".join(parts)
                     return
-                yield b"".join(e.wire for e in chunk)
-                cursor = chunk[-1].id
+                if size >= CHUNK_BYTES:
+                    # Bounded writes: a client that stops reading pins at most one chunk.
+                    yield b"".join(parts)
+                    parts, size = [], 0
+                    cursor = item.id
+            if parts:
+                yield b"".join(parts)
+            cursor = events[-1].id
     finally:
         hub.detach(tail)
 
