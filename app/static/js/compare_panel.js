@@ -1,0 +1,180 @@
+// Compare: per variation its diff, check result with output tail, score with its parts,
+// and "Pick as winner" with an optional reason.
+
+import { API, ApiError, getDiff, selectWinner } from "./api.js";
+import { renderDiff } from "./diff_view.js";
+import { badge, h, replace } from "./dom.js";
+import { TERMINAL_RUN, TERMINAL_VARIATION, duration, money, specLabel, tokens } from "./format.js";
+
+function yesNo(value) {
+  if (value === null || value === undefined) return h("span", { class: "muted", text: "—" });
+  return value ? h("span", { class: "pass-text", text: "✓ yes" }) : h("span", { class: "fail-text", text: "✗ no" });
+}
+
+function row(label, ...value) {
+  return h("div", { class: "kv" }, h("dt", { text: label }), h("dd", {}, ...value));
+}
+
+export class ComparePanel {
+  constructor({ runId, onPicked }) {
+    this.runId = runId;
+    this.onPicked = onPicked;
+    this.run = null;
+    this.selected = 0;
+    this.patches = new Map(); // variation id -> {key, text}: the patch and what it reflects
+    this.shownKey = null;
+    this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Variations" });
+    this.aside = h("aside", { class: "compare-side" });
+    this.diffArea = h("div", { class: "compare-diff", "aria-live": "polite" });
+    this.reason = h("textarea", { rows: "2", placeholder: "Why this one? (optional)", "aria-label": "Reason for picking the winner", maxlength: "2000" });
+    this.pickButton = h("button", { type: "button", class: "button primary", text: "Pick as winner", onclick: () => this.pick() });
+    this.pickError = h("p", { class: "field-error", role: "alert", hidden: true });
+    this.el = h(
+      "section",
+      { class: "card compare", id: `compare-${runId}`, "aria-label": "Compare variations" },
+      h("div", { class: "card-head" }, h("h2", { text: "Compare" }), this.tabs),
+      h("div", { class: "compare-body" }, this.aside, this.diffArea),
+    );
+  }
+
+  /** Show variation `n` (and optionally bring the panel into view). */
+  select(n, { scroll = false } = {}) {
+    this.selected = n;
+    this.render();
+    if (scroll) this.el.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  /** Re-render from the run's latest state. */
+  setRun(run) {
+    this.run = run;
+    this.render();
+  }
+
+  render() {
+    const run = this.run;
+    if (!run) return;
+    const v = run.variations.find((x) => x.variation_id === this.selected) || run.variations[0];
+    if (!v) return;
+    this.selected = v.variation_id;
+    replace(this.tabs, ...run.variations.map((x) => this.tab(x, run)));
+    this.renderSide(v, run);
+    this.loadDiff(v);
+  }
+
+  tab(v, run) {
+    const on = v.variation_id === this.selected;
+    const mark = run.winning_variation_id === v.variation_id ? "★ " : "";
+    const check = v.check ? (v.check.passed ? " ✓" : " ✗") : "";
+    return h(
+      "button",
+      { type: "button", role: "tab", class: `tab${on ? " on" : ""}`, "aria-selected": on ? "true" : "false", dataset: { variation: String(v.variation_id) }, onclick: () => this.select(v.variation_id) },
+      `${mark}#${v.variation_id}`,
+      h("span", { class: "tab-model", text: ` ${specLabel(v.spec).replace(/^scripted\//, "")}` }),
+      check ? h("span", { class: v.check.passed ? "pass-text" : "fail-text", text: check }) : null,
+    );
+  }
+
+  renderSide(v, run) {
+    const parts = v.score_parts || {};
+    const isWinner = run.winning_variation_id === v.variation_id;
+    const finished = TERMINAL_RUN.has(run.status);
+    const usage = v.usage || {};
+    const score = h(
+      "div",
+      { class: "side-block score-block" },
+      h("h4", { text: "Score" }),
+      h(
+        "div",
+        { class: "score-line" },
+        h("span", { class: "score-value", text: v.score === null || v.score === undefined ? "—" : String(v.score) }),
+        parts.rank ? h("span", { class: "muted", text: `rank ${parts.rank} of ${parts.of}` }) : h("span", { class: "muted", text: "not scored yet" }),
+      ),
+      h(
+        "dl",
+        { class: "kvs" },
+        row("Check passed", yesNo(parts.check_passed ?? (v.check ? v.check.passed : null))),
+        row("Non-empty diff", yesNo(parts.has_diff ?? (v.diff_stats ? v.diff_stats.files > 0 : null))),
+        row("Cost", money(parts.cost_usd ?? v.cost_usd)),
+        row("Duration", duration(parts.duration_seconds ?? v.duration_seconds)),
+        row("Tokens", `${tokens(usage.input_tokens)} in · ${tokens(usage.output_tokens)} out`),
+      ),
+      parts.policy ? h("p", { class: "policy", text: `Order: ${parts.policy.replaceAll("_", " ")}` }) : null,
+    );
+    const check = v.check
+      ? h(
+          "div",
+          { class: "side-block check-block" },
+          h("h4", { text: "Check" }),
+          h(
+            "p",
+            {},
+            h("span", { class: `chip ${v.check.passed ? "pass" : "fail"}`, text: v.check.passed ? "✓ passed" : "✗ failed" }),
+            h("span", { class: "muted", text: ` exit ${v.check.exit_code ?? "—"} · ${duration(v.check.duration_seconds)}` }),
+          ),
+          v.check.output_tail ? h("pre", { class: "output-tail", text: v.check.output_tail }) : h("p", { class: "muted", text: "No output." }),
+        )
+      : h("div", { class: "side-block check-block" }, h("h4", { text: "Check" }), h("p", { class: "muted", text: run.check_command ? "Runs when the agent has finished." : "No check command for this run." }));
+    this.pickButton.disabled = !finished || isWinner;
+    const winnerNote = isWinner
+      ? h("p", { class: "winner-note" }, `★ Winner, picked by ${run.winner_selected_by || "user"}`, run.winner_reason ? h("q", { text: run.winner_reason }) : null)
+      : finished
+        ? null
+        : h("p", { class: "hint", text: "You can pick a winner once the run has finished." });
+    const pick = h("div", { class: "side-block pick-block" }, winnerNote, isWinner ? null : [this.reason, this.pickButton], this.pickError);
+    replace(
+      this.aside,
+      h("div", { class: "side-title" }, h("h3", { text: `Variation ${v.variation_id}` }), badge(v.status)),
+      h("p", { class: "mono muted side-model", text: specLabel(v.spec) }),
+      pick,
+      score,
+      check,
+      v.error ? h("p", { class: "fail-text", text: v.error }) : null,
+    );
+  }
+
+  async loadDiff(v) {
+    const id = v.variation_id;
+    if (!TERMINAL_VARIATION.has(v.status)) {
+      this.shownKey = null;
+      replace(this.diffArea, h("p", { class: "muted diff-wait", text: "The diff appears when this variation has finished." }));
+      return;
+    }
+    const key = `${v.status}|${v.finished_at}|${JSON.stringify(v.diff_stats)}`;
+    const shownKey = `${id}|${key}`;
+    if (this.shownKey === shownKey) return; // already on screen: keep its scroll position
+    this.shownKey = shownKey;
+    let cached = this.patches.get(id);
+    if (!cached || cached.key !== key) {
+      replace(this.diffArea, h("p", { class: "muted", text: "Loading diff…" }));
+      try {
+        cached = { key, text: await getDiff(this.runId, id) };
+      } catch (err) {
+        if (this.shownKey === shownKey) {
+          this.shownKey = null;
+          replace(this.diffArea, h("p", { class: "fail-text", text: `Could not load the diff: ${err.message}` }));
+        }
+        return;
+      }
+      this.patches.set(id, cached);
+      if (this.shownKey !== shownKey) return; // another tab was picked meanwhile
+    }
+    const url = `${API}/runs/${encodeURIComponent(this.runId)}/variations/${id}/diff`;
+    replace(this.diffArea, renderDiff(cached.text, url));
+  }
+
+  async pick() {
+    const id = this.selected;
+    this.pickError.hidden = true;
+    this.pickButton.disabled = true;
+    try {
+      const run = await selectWinner(this.runId, id, this.reason.value.trim());
+      this.reason.value = "";
+      this.onPicked(run);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      this.pickError.textContent = err.message;
+      this.pickError.hidden = false;
+      this.pickButton.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// The run's SSE stream. Event ids are the server's row ids (monotonic per run), so one
+// last-id guard makes every event count exactly once, whatever a reconnect replays.
+
+import { streamUrl } from "./api.js";
+
+const EVENT_NAMES = ["agent_output", "variation_status", "variation_result", "run_status", "winner", "complete"];
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 10_000;
+
+export class RunStream {
+  /**
+   * onEvent(name, data, id) gets each event once, in order.
+   * onState(state) gets "connecting" | "live" | "reconnecting" | "ended".
+   */
+  constructor(runId, { onEvent, onState }) {
+    this.runId = runId;
+    this.onEvent = onEvent;
+    this.onState = onState || (() => {});
+    this.lastId = 0; // a page load starts from 0: a full replay
+    this.completed = false;
+    this.stopped = false;
+    this.retryMs = FIRST_RETRY_MS;
+    this.es = null;
+    this.timer = null;
+  }
+
+  start() {
+    this.onState("connecting");
+    this.open();
+  }
+
+  // The cursor travels in the URL (`?last_event_id=`), so every (re)open resumes exactly
+  // after the last event this page has seen.
+  open() {
+    if (this.stopped) return;
+    const es = new EventSource(streamUrl(this.runId, this.lastId));
+    for (const name of EVENT_NAMES) es.addEventListener(name, (e) => this.receive(es, name, e));
+    es.addEventListener("open", () => {
+      this.retryMs = FIRST_RETRY_MS;
+      this.onState(this.completed ? "ended" : "live");
+    });
+    es.addEventListener("error", () => this.failed(es));
+    this.es = es;
+  }
+
+  receive(es, name, event) {
+    if (es !== this.es) return;
+    const id = Number(event.lastEventId);
+    if (!Number.isInteger(id) || id <= this.lastId) return; // already seen: replayed after a reconnect
+    this.lastId = id;
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    this.onEvent(name, data, id);
+    if (name === "complete") this.ended(es);
+  }
+
+  // The server closes the stream after `complete`; close it first so the browser does not
+  // reconnect and replay, then listen on for a later `winner` (a pick after the end emits
+  // `winner` and a fresh `complete`).
+  ended(es) {
+    this.completed = true;
+    es.close();
+    this.onState("ended");
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.open(), 0);
+  }
+
+  // The browser would reconnect by itself with Last-Event-ID, but a query cursor in the URL
+  // would win over it on the server; reconnecting ourselves keeps the cursor current.
+  failed(es) {
+    if (es !== this.es || this.stopped) return;
+    es.close();
+    this.onState(this.completed ? "ended" : "reconnecting");
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.open(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.es) this.es.close();
+  }
+}

@@ -1,0 +1,167 @@
+// `#/runs/<id>`: the run header, one live column per variation, and Compare.
+// Stream events move the page; a GET of the run now and then fills in what events do not
+// carry (start/finish times, live cost from the gateway's metering).
+
+import { ApiError, getRun } from "./api.js";
+import { ComparePanel } from "./compare_panel.js";
+import { h, replace } from "./dom.js";
+import { TERMINAL_RUN, TERMINAL_VARIATION } from "./format.js";
+import { RunHeader } from "./run_header.js";
+import { RunStream } from "./run_stream.js";
+import { VariationColumn } from "./variation_column.js";
+
+const POLL_MS = 3000;
+const REFRESH_DELAY_MS = 250;
+
+// Merge newer facts; a stale read never moves something finished back to running.
+function merge(target, fields, terminal) {
+  const next = { ...fields };
+  if (next.status && terminal.has(target.status) && !terminal.has(next.status)) delete next.status;
+  Object.assign(target, next);
+  return target;
+}
+
+export class RunView {
+  constructor(root, runId, { onScripted }) {
+    this.runId = runId;
+    this.onScripted = onScripted;
+    this.columns = new Map();
+    this.timers = [];
+    this.refreshTimer = null;
+    this.el = h("div", { class: "page run-page", dataset: { runId } }, h("p", { class: "muted loading", text: "Loading run…" }));
+    root.append(this.el);
+    this.init();
+  }
+
+  async init() {
+    let run;
+    try {
+      run = await getRun(this.runId);
+    } catch (err) {
+      const missing = err instanceof ApiError && err.status === 404;
+      replace(
+        this.el,
+        h("div", { class: "card empty-state" }, h("h2", { text: missing ? "Run not found" : "Could not load the run" }), h("p", { text: err.message }), h("a", { href: "#/", class: "button", text: "← All runs" })),
+      );
+      return;
+    }
+    if (this.destroyed) return;
+    this.run = run;
+    document.title = `Run ${run.id.slice(0, 8)} · AIdeator`;
+    if (run.scripted_model) this.onScripted(true);
+    this.header = new RunHeader(run, { onCancelled: (r) => this.applyRun(r) });
+    this.compare = new ComparePanel({ runId: run.id, onPicked: (r) => this.applyRun(r) });
+    const grid = h("div", { class: "columns" });
+    grid.style.setProperty("--n", String(Math.max(1, run.variations.length)));
+    for (const v of run.variations) {
+      const column = new VariationColumn(v, { runId: run.id, onViewDiff: (n) => this.compare.select(n, { scroll: true }) });
+      this.columns.set(v.variation_id, column);
+      grid.append(column.el);
+    }
+    replace(this.el, this.header.el, grid, this.compare.el);
+    this.renderWinner();
+    this.compare.setRun(run);
+    this.stream = new RunStream(run.id, { onEvent: (name, data, id) => this.onEvent(name, data, id), onState: (s) => this.header.setConnection(s) });
+    this.stream.start();
+    this.timers.push(setInterval(() => this.tick(), 1000));
+    this.timers.push(setInterval(() => !TERMINAL_RUN.has(this.run.status) && this.refresh(), POLL_MS));
+  }
+
+  onEvent(name, data, id) {
+    const vid = data.variation_id;
+    switch (name) {
+      case "agent_output": {
+        const column = this.columns.get(vid);
+        if (column) column.addLine(id, data);
+        break;
+      }
+      case "variation_status":
+        this.patchVariation(vid, { status: data.status, error: data.error ?? null });
+        this.scheduleRefresh();
+        break;
+      case "variation_result": {
+        const { variation_id: _, score, ...fields } = data;
+        this.patchVariation(vid, fields);
+        break;
+      }
+      case "run_status":
+        merge(this.run, { status: data.status, ...(data.base_sha ? { base_sha: data.base_sha } : {}), ...(data.error ? { error: data.error } : {}) }, TERMINAL_RUN);
+        for (const s of data.scores || []) this.patchVariation(s.variation_id, { score: s.score, score_parts: s.score_parts });
+        this.header.update(this.run);
+        this.compare.setRun(this.run);
+        this.scheduleRefresh();
+        break;
+      case "winner":
+        Object.assign(this.run, { winning_variation_id: data.variation_id, winner_selected_by: data.selected_by, winner_reason: data.reason ?? null });
+        this.renderWinner();
+        break;
+      case "complete":
+        merge(this.run, { status: data.status }, TERMINAL_RUN);
+        this.header.update(this.run);
+        this.scheduleRefresh(0);
+        break;
+      default:
+        break;
+    }
+  }
+
+  patchVariation(vid, fields) {
+    const target = this.run.variations.find((v) => v.variation_id === vid);
+    if (!target) return;
+    merge(target, fields, TERMINAL_VARIATION);
+    const column = this.columns.get(vid);
+    if (column) column.update({ ...fields });
+    this.compare.setRun(this.run);
+  }
+
+  /** Take a full run read (GET, select, cancel) as the new truth. */
+  applyRun(fresh) {
+    if (this.destroyed || !this.run) return;
+    const { variations, ...fields } = fresh;
+    merge(this.run, fields, TERMINAL_RUN);
+    for (const v of variations || []) {
+      const target = this.run.variations.find((x) => x.variation_id === v.variation_id);
+      if (target) merge(target, v, TERMINAL_VARIATION);
+      const column = this.columns.get(v.variation_id);
+      if (column) column.update({ ...v });
+    }
+    this.header.update(this.run);
+    this.renderWinner();
+  }
+
+  renderWinner() {
+    for (const [vid, column] of this.columns) column.setWinner(this.run.winning_variation_id === vid);
+    this.header.update(this.run);
+    this.compare.setRun(this.run);
+  }
+
+  scheduleRefresh(delay = REFRESH_DELAY_MS) {
+    if (this.refreshTimer !== null) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      this.refresh();
+    }, delay);
+  }
+
+  async refresh() {
+    try {
+      const fresh = await getRun(this.runId);
+      this.applyRun(fresh);
+    } catch {
+      // the stream and the next poll carry on; a failed GET changes nothing shown
+    }
+  }
+
+  tick() {
+    this.header.tick();
+    for (const column of this.columns.values()) column.tick();
+  }
+
+  destroy() {
+    this.destroyed = true;
+    if (this.stream) this.stream.stop();
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.refreshTimer);
+    document.title = "AIdeator";
+  }
+}
