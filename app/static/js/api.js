@@ -55,8 +55,33 @@ export function normalizeField(raw) {
   return kept.join(".");
 }
 
-async function request(path, { method = "GET", body, signal, text = false } = {}) {
+// When the server has API keys configured, the key lives in this tab's session storage
+// only, and goes out as X-API-Key (EventSource gets a per-run stream token instead).
+const KEY_STORE = "aideator.apiKey";
+
+function apiKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORE) || "";
+  } catch {
+    return "";
+  }
+}
+
+function askForKey() {
+  const key = window.prompt("This AIdeator server needs an API key (X-API-Key):");
+  if (!key || !key.trim()) return false;
+  try {
+    sessionStorage.setItem(KEY_STORE, key.trim());
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+async function request(path, { method = "GET", body, signal, text = false, retried = false } = {}) {
   const init = { method, signal, headers: { Accept: text ? "text/plain, */*" : "application/json" } };
+  const sentKey = apiKey();
+  if (sentKey) init.headers["X-API-Key"] = sentKey;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -67,6 +92,10 @@ async function request(path, { method = "GET", body, signal, text = false } = {}
   } catch (err) {
     if (err.name === "AbortError") throw err;
     throw new ApiError(0, "network", "the server cannot be reached", null);
+  }
+  // Concurrent requests may all meet the 401: ask once, the others retry with the new key.
+  if (response.status === 401 && !retried && (apiKey() !== sentKey || askForKey())) {
+    return request(path, { method, body, signal, text, retried: true });
   }
   if (!response.ok) {
     let payload = null;
@@ -130,4 +159,12 @@ export function getDiff(runId, variationId, { signal } = {}) {
 export function streamUrl(runId, lastEventId) {
   const base = `${API}/runs/${encodeURIComponent(runId)}/stream`;
   return lastEventId > 0 ? `${base}?last_event_id=${lastEventId}` : base;
+}
+
+/** streamUrl plus a fresh stream token when this tab uses an API key. */
+export async function openableStreamUrl(runId, lastEventId) {
+  const url = streamUrl(runId, lastEventId);
+  if (!apiKey()) return url;
+  const { token } = await request(`/runs/${encodeURIComponent(runId)}/stream-token`, { method: "POST" });
+  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`;
 }

@@ -1,7 +1,7 @@
 // The run's SSE stream. Event ids are the server's row ids (monotonic per run), so one
 // last-id guard makes every event count exactly once, whatever a reconnect replays.
 
-import { streamUrl } from "./api.js";
+import { openableStreamUrl } from "./api.js";
 
 const EVENT_NAMES = ["agent_output", "variation_status", "variation_result", "run_status", "winner", "complete"];
 const FIRST_RETRY_MS = 500;
@@ -33,7 +33,15 @@ export class RunStream {
   // after the last event this page has seen.
   open() {
     if (this.stopped) return;
-    const es = new EventSource(streamUrl(this.runId, this.lastId));
+    openableStreamUrl(this.runId, this.lastId).then(
+      (url) => this.attach(url),
+      () => this.retryLater(),
+    );
+  }
+
+  attach(url) {
+    if (this.stopped) return;
+    const es = new EventSource(url);
     for (const name of EVENT_NAMES) es.addEventListener(name, (e) => this.receive(es, name, e));
     es.addEventListener("open", () => {
       this.retryMs = FIRST_RETRY_MS;
@@ -74,6 +82,11 @@ export class RunStream {
   failed(es) {
     if (es !== this.es || this.stopped) return;
     es.close();
+    this.retryLater();
+  }
+
+  retryLater() {
+    if (this.stopped) return;
     this.onState(this.completed ? "ended" : "reconnecting");
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.open(), this.retryMs);
