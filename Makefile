@@ -51,7 +51,7 @@ demo: install
 	$(UV) run --no-sync aideator demo
 
 bench: install
-	$(UV) run --no-sync python bench/relay.py
+	$(UV) run --no-sync python bench/all.py
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .aideator

@@ -125,6 +125,16 @@ async def raw_pipe(variations: int, count: int, rate: float) -> dict[str, object
     }
 
 
+def median_of(results: list[dict[str, object]]) -> dict[str, float]:
+    """Per-key medians of numeric results (loss and duplicates: the worst round)."""
+    keys = results[0].keys()
+    out: dict[str, float] = {}
+    for key in keys:
+        values = [float(r[key]) for r in results]  # type: ignore[arg-type]
+        out[key] = max(values) if key in ("lost", "dupes") else statistics.median(values)
+    return out
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--variations", type=int, default=8)
@@ -132,30 +142,46 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--burst-lines", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="medians over this many rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_git_repo(Path(tmp) / "repo", {"README.md": "bench\n"})
-        server = ServerProcess(Path(tmp) / "srv", max_variations="16",
-                               max_concurrent_variations="16").start()
+        server = ServerProcess(
+            Path(tmp) / "srv", max_variations="16", max_concurrent_variations="16"
+        ).start()
         try:
             count = int(args.rate * args.seconds)
-            pipe = await raw_pipe(args.variations, count, args.rate)
-            live = await through_server(
-                server, repo, args.variations, count, args.rate, args.clients
-            )
-            burst_pipe = await raw_pipe(1, args.burst_lines, 0)
-            burst = await through_server(server, repo, 1, args.burst_lines, 0, 1)
+            rounds = []
+            for _ in range(args.repeat):
+                rounds.append(
+                    (
+                        await raw_pipe(args.variations, count, args.rate),
+                        await through_server(
+                            server, repo, args.variations, count, args.rate, args.clients
+                        ),
+                        await raw_pipe(1, args.burst_lines, 0),
+                        await through_server(server, repo, 1, args.burst_lines, 0, 1),
+                    )
+                )
         finally:
             server.stop()
-    print(f"A: {args.variations} variations x {args.rate:g} lines/s x {args.seconds:g} s, "
-          f"{args.clients} SSE clients")
+    pipe, live, burst_pipe, burst = (median_of([r[i] for r in rounds]) for i in range(4))
+    print(f"median of {args.repeat} round(s)")
+    print(
+        f"A: {args.variations} variations x {args.rate:g} lines/s x {args.seconds:g} s, "
+        f"{args.clients} SSE clients"
+    )
     print(f"  raw pipe : p50 {pipe['p50_ms']:.2f} ms  p99 {pipe['p99_ms']:.2f} ms")
-    print(f"  server   : p50 {live['p50_ms']:.2f} ms  p99 {live['p99_ms']:.2f} ms  "
-          f"lost {live['lost']}  duplicates {live['dupes']}")
+    print(
+        f"  server   : p50 {live['p50_ms']:.2f} ms  p99 {live['p99_ms']:.2f} ms  "
+        f"lost {live['lost']:.0f}  duplicates {live['dupes']:.0f}"
+    )
     print(f"B: 1 variation, {args.burst_lines} lines as fast as possible, 1 SSE client")
     print(f"  raw pipe : {burst_pipe['lines_per_s']:.0f} lines/s")
-    print(f"  server   : {burst['client_lines_per_s']:.0f} lines/s committed and delivered  "
-          f"lost {burst['lost']}  duplicates {burst['dupes']}  p50 {burst['p50_ms']:.1f} ms")
+    print(
+        f"  server   : {burst['client_lines_per_s']:.0f} lines/s committed and delivered  "
+        f"lost {burst['lost']:.0f}  duplicates {burst['dupes']:.0f}  p50 {burst['p50_ms']:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""`make bench`: run every benchmark and write docs/benchmarks.md with their output."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHES = [
+    (
+        "Relay: agent lines through the server to SSE clients",
+        ["bench/relay.py", "--repeat", "3", "--seconds", "8"],
+        "Targets: zero loss; p99 under 50 ms at 8 variations x 250 lines/s with 20 clients; "
+        "at least 20,000 lines/s into the durable log with one client.",
+    ),
+    (
+        "Launch: POST /runs to the first agent line (local sandbox)",
+        ["bench/launch.py", "--repeat", "5", "--backend", "local"],
+        "Targets: p50 under 300 ms for N=1 and under 1 s for N=8.",
+    ),
+    (
+        "Working trees: N per-variation trees against one clone",
+        ["bench/worktrees.py", "--repeat", "3"],
+        "Target: 8 working trees cost under 2x one clone.",
+    ),
+    (
+        "SSE memory: 1,000 idle streams",
+        ["bench/sse_memory.py", "--clients", "1000"],
+        "Target: 1,000 idle SSE clients cost under 150 MB.",
+    ),
+]
+
+
+def main() -> None:
+    """Run each benchmark in turn and record its output verbatim."""
+    sections = []
+    for title, argv, target in BENCHES:
+        print(f"== {title}", flush=True)
+        start = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        output = (result.stdout.strip() or result.stderr.strip()[-3000:]).strip()
+        print(output, flush=True)
+        status = "" if result.returncode == 0 else f"\n(exited {result.returncode})"
+        sections.append(
+            f"## {title}\n\n{target}\n\n`uv run python {' '.join(argv)}` "
+            f"({time.monotonic() - start:.0f} s)\n\n```\n{output}{status}\n```\n"
+        )
+    header = (
+        "# Benchmarks\n\n"
+        "Written by `make bench` (`bench/all.py`); each section is the benchmark's own output, "
+        "with its baseline measured in the same run. Machines here are shared and noisy: "
+        "compare ratios within a section, not absolute numbers across runs.\n\n"
+        f"Recorded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n\n"
+    )
+    (ROOT / "docs" / "benchmarks.md").write_text(header + "\n".join(sections))
+    print("wrote docs/benchmarks.md")
+
+
+if __name__ == "__main__":
+    main()
