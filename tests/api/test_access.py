@@ -110,3 +110,24 @@ async def test_stream_slots_per_client() -> None:
     slots.check("10.0.0.2")  # another client is not affected
     await held.aclose()
     slots.check("10.0.0.1")  # released when the stream ends
+
+
+async def test_cors_only_for_listed_origins(make_settings: Callable[..., Settings]) -> None:
+    from app.main import create_app
+
+    for origins, allowed in ((None, False), ("https://ok.example", True)):
+        app = create_app(make_settings(cors_origins=origins))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                res = await c.options(
+                    "/api/v1/runs",
+                    headers={
+                        "Origin": "https://ok.example",
+                        "Access-Control-Request-Method": "POST",
+                    },
+                )
+                got = res.headers.get("access-control-allow-origin")
+                assert (got == "https://ok.example") is allowed, (origins, res.headers)
+                evil = await c.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+                assert "access-control-allow-origin" not in evil.headers
