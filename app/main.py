@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health, ingest, runs, stream
+from app.api import health, ingest, preferences, runs, stream
+from app.api.access import AccessPolicy, require_api_key
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimit, StreamSlots
+from app.api.web import install_web
 from app.config import Settings, get_settings
 from app.db import Database
 from app.events.hub import EventHub
@@ -76,6 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with _services(app, settings) as services:
             app.state.services = services
+            if not settings.auth_enabled:
+                log.warning(
+                    "server.no_api_keys",
+                    note="no AIDEATOR_API_KEYS configured: serve on loopback only",
+                )
             log.info(
                 "server.ready",
                 backend=settings.backend,
@@ -93,10 +102,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.state.access = AccessPolicy(settings)
+    app.state.stream_slots = StreamSlots(settings.max_streams_per_client)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(f"{API_PREFIX}/internal/",)
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key", "Last-Event-ID"],
+        )
     api = APIRouter(prefix=API_PREFIX)
-    api.include_router(runs.router)
+    keyed = [Depends(require_api_key)]
+    api.include_router(runs.router, dependencies=keyed)
     api.include_router(stream.router)
     api.include_router(health.router)
     api.include_router(ingest.router)
+    api.include_router(preferences.router, dependencies=keyed)
     app.include_router(api)
+    install_web(app)
     return app

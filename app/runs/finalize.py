@@ -8,7 +8,14 @@ from app.db import Database
 from app.events.log import EventLog, event_row
 from app.models import Run, Variation, utcnow
 from app.runs import repository as repo
-from app.runs.scoring import Outcome, rank, score_parts, score_value
+from app.runs.scoring import (
+    Outcome,
+    choose_winner,
+    rank,
+    score_parts,
+    score_value,
+    winner_reason,
+)
 
 _NOT_DONE = ("queued", "running")
 
@@ -61,6 +68,17 @@ def _scores(variations: list[Variation]) -> tuple[list[Any], list[dict[str, Any]
     return statements, summary
 
 
+def _policy_winner(run: Run, variations: list[Variation]) -> tuple[int, str] | None:
+    """`best_score`: the best-ranked variation that qualifies, with the reason; else None."""
+    if run.winner_policy != "best_score":
+        return None
+    outcomes = [outcome_of(v) for v in variations]
+    winner = choose_winner(outcomes)
+    if winner is None:
+        return None
+    return winner.variation_id, winner_reason(winner, len(rank(outcomes)))
+
+
 async def finish_run(
     events: EventLog, db: Database, run: Run, status: str | None, error: str | None = None
 ) -> None:
@@ -72,21 +90,17 @@ async def finish_run(
             error = "no variation succeeded"
     statements, scores = _scores(variations) if variations else ([], [])
     rows = [event_row(run.id, "run_status", {"status": status, "error": error, "scores": scores})]
-    if run.winner_policy == "best_score" and scores and status == "succeeded":
-        best = scores[0]["variation_id"]
+    best = _policy_winner(run, variations) if status == "succeeded" else None
+    if best is not None:
+        vid, reason = best
         statements.append(
             repo.set_run(
-                run.id,
-                winning_variation_id=best,
-                winner_selected_by="policy",
-                winner_reason="best score",
+                run.id, winning_variation_id=vid, winner_selected_by="policy", winner_reason=reason
             )
         )
         rows.append(
             event_row(
-                run.id,
-                "winner",
-                {"variation_id": best, "selected_by": "policy", "reason": "best score"},
+                run.id, "winner", {"variation_id": vid, "selected_by": "policy", "reason": reason}
             )
         )
     rows.append(event_row(run.id, "complete", {"status": status}))

@@ -2,7 +2,8 @@
 
 Ties are broken by variation id, so the order is total and the winner never depends on the
 order variations are listed in. A score is points (2 for a passed check, 1 for a non-empty
-diff) plus the rank; its parts are stored so a user sees why.
+diff); the rank orders equal points by cost, time and id. Both are stored with their parts,
+so a user sees why. `docs/scoring.md` is the user-facing description.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SCORED_STATUSES = frozenset({"succeeded", "failed", "timed_out"})
+POLICY = "check_passed > non_empty_diff > lower_cost > shorter_time > variation_id"
 
 
 @dataclass(frozen=True)
@@ -19,14 +21,14 @@ class Outcome:
 
     variation_id: int
     status: str
-    check_passed: bool | None  # None: no check command
+    check_passed: bool | None  # None: no check ran
     diff_files: int
     cost_usd: float
     duration_seconds: float | None
 
 
 def sort_key(o: Outcome) -> tuple[bool, bool, float, float, int]:
-    """Smaller is better."""
+    """The policy as a sort key: smaller is better (an unknown duration sorts last)."""
     return (
         not bool(o.check_passed),
         o.diff_files <= 0,
@@ -41,17 +43,15 @@ def rank(outcomes: list[Outcome]) -> list[Outcome]:
     return sorted((o for o in outcomes if o.status in SCORED_STATUSES), key=sort_key)
 
 
-def score_parts(o: Outcome, position: int, total: int) -> dict[str, Any]:
-    """Why a variation scored what it did."""
-    return {
-        "check_passed": o.check_passed,
-        "has_diff": o.diff_files > 0,
-        "cost_usd": round(o.cost_usd, 6),
-        "duration_seconds": o.duration_seconds,
-        "rank": position,
-        "of": total,
-        "policy": "check_passed > non_empty_diff > lower_cost > shorter_time > variation_id",
-    }
+def qualifies(o: Outcome) -> bool:
+    """Whether a policy may name this variation the winner.
+
+    Its check passed, or no check ran and it changed something; a failed check or an empty
+    change never wins by policy (a user may still select it).
+    """
+    if o.check_passed is None:
+        return o.diff_files > 0
+    return o.check_passed
 
 
 def score_value(o: Outcome) -> float:
@@ -59,7 +59,27 @@ def score_value(o: Outcome) -> float:
     return 2.0 * bool(o.check_passed) + 1.0 * (o.diff_files > 0)
 
 
+def score_parts(o: Outcome, position: int, total: int) -> dict[str, Any]:
+    """Why a variation scored what it did."""
+    return {
+        "check_passed": o.check_passed,
+        "has_diff": o.diff_files > 0,
+        "cost_usd": round(o.cost_usd, 6),
+        "duration_seconds": o.duration_seconds,
+        "points": score_value(o),
+        "rank": position,
+        "of": total,
+        "qualifies": qualifies(o),
+        "policy": POLICY,
+    }
+
+
 def choose_winner(outcomes: list[Outcome]) -> Outcome | None:
-    """The best scored outcome, or None when nothing was scored."""
-    ranked = rank(outcomes)
-    return ranked[0] if ranked else None
+    """The best-ranked outcome that qualifies, or None."""
+    return next((o for o in rank(outcomes) if qualifies(o)), None)
+
+
+def winner_reason(o: Outcome, total: int) -> str:
+    """A short sentence saying why the policy picked this winner."""
+    why = "check passed" if o.check_passed else "changed the code (no check ran)"
+    return f"top score of {total}: {why}"

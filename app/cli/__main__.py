@@ -1,0 +1,5 @@
+"""`python -m app.cli` runs the `aideator` command."""
+
+from app.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""Options shared by several commands, and the global `--debug` flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli.spec_file import SpecFlags
+
+
+@dataclass
+class GlobalFlags:
+    """Set by the root callback before any command runs."""
+
+    debug: bool = False
+
+
+GLOBAL = GlobalFlags()
+
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="AIDEATOR_SERVER",
+        show_envvar=True,
+        help="URL of a running AIdeator server. Without it, an embedded server is started "
+        "for this command (same database as `aideator serve`).",
+        rich_help_panel="Server",
+    ),
+]
+
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar="AIDEATOR_API_KEY",
+        show_envvar=True,
+        help="API key for a --server that requires one (sent as X-API-Key).",
+        rich_help_panel="Server",
+    ),
+]
+
+_SPEC = "Run spec (flags override the spec file)"
+SpecOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec",
+        help="YAML or JSON file holding the run spec (the POST /api/v1/runs body).",
+        rich_help_panel=_SPEC,
+    ),
+]
+RepoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--repo",
+        "-r",
+        help="Repository: https URL, or a local path (allowed for the embedded server).",
+        rich_help_panel=_SPEC,
+    ),
+]
+RefOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Branch, tag or commit to start from (default: HEAD).", rich_help_panel=_SPEC
+    ),
+]
+PromptOpt = Annotated[
+    str | None,
+    typer.Option("--prompt", "-p", help="The task for every variation.", rich_help_panel=_SPEC),
+]
+PromptFileOpt = Annotated[
+    Path | None,
+    typer.Option(help="Read the prompt from this file.", rich_help_panel=_SPEC),
+]
+VariationsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--variations", "-n", min=1, help="How many variations (default 3).", rich_help_panel=_SPEC
+    ),
+]
+ModelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model; repeat for one variation per model (e.g. -m claude-sonnet-4-5 -m "
+        "claude-opus-4-1), or give one with -n.",
+        rich_help_panel=_SPEC,
+    ),
+]
+CheckOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--check",
+        "-c",
+        help="Shell command run on each variation's tree; exit 0 = passed.",
+        rich_help_panel=_SPEC,
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout", min=1, help="Per-variation time limit, seconds.", rich_help_panel=_SPEC
+    ),
+]
+BudgetOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--budget",
+        min=0.0001,
+        help="Model spend limit for the whole run, USD.",
+        rich_help_panel=_SPEC,
+    ),
+]
+
+
+class PolicyChoice(StrEnum):
+    """`winner_policy` values."""
+
+    manual = "manual"
+    best_score = "best_score"
+
+
+PolicyOpt = Annotated[
+    PolicyChoice | None,
+    typer.Option(
+        "--winner-policy",
+        help="`best_score` records the top-scored qualifying variation at the end; `manual` "
+        "leaves the choice to you.",
+        rich_help_panel=_SPEC,
+    ),
+]
+
+
+def spec_flags(
+    *,
+    repo: str | None,
+    ref: str | None,
+    prompt: str | None,
+    prompt_file: Path | None,
+    variations: int | None,
+    model: list[str] | None,
+    check: str | None,
+    timeout: float | None,
+    budget: float | None,
+    winner_policy: PolicyChoice | None,
+) -> SpecFlags:
+    """The run-spec flags as one value."""
+    return SpecFlags(
+        repo=repo,
+        ref=ref,
+        prompt=prompt,
+        prompt_file=prompt_file,
+        variations=variations,
+        models=list(model or []),
+        check=check,
+        timeout=timeout,
+        budget=budget,
+        winner_policy=None if winner_policy is None else winner_policy.value,
+    )

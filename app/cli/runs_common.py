@@ -1,0 +1,104 @@
+"""What `run`, `compare` and `demo` share: starting a run, announcing it, linking to it."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+from pydantic import ValidationError
+from rich.text import Text
+
+from app.cli.console import notice, out, warn
+from app.cli.session import Connection
+from app.cli.spec_file import is_local_repo
+from app.config import Settings
+from app.schemas import RunAccepted, RunCreate
+
+SCRIPTED_WARNING = (
+    "scripted model, not Claude: the server has no ANTHROPIC_API_KEY, so agents talk to "
+    "AIdeator's scripted test model"
+)
+
+
+def pin_local_head(body: RunCreate) -> RunCreate:
+    """For a local repository without `ref`: its current commit, as checked out here.
+
+    A detached checkout (as CI makes) has no branch the server could resolve; a commit id
+    always works. Uncommitted changes are not part of a run, so say so.
+    """
+    if body.ref is not None or not is_local_repo(body.repo_url):
+        return body
+    path = body.repo_url.removeprefix("file://")
+    head = _git(path, "rev-parse", "--verify", "HEAD^{commit}")
+    if head is None:
+        return body  # not a git checkout: the server will say what is wrong
+    if _git(path, "status", "--porcelain", "--untracked-files=no"):
+        warn("the repository has uncommitted changes; runs start from its last commit")
+    return body.model_copy(update={"ref": head})
+
+
+def _git(path: str, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", path, *args], capture_output=True, text=True, timeout=30, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def embedded_overrides(body: RunCreate) -> dict[str, Any]:
+    """Settings for an embedded server: a local CLI may use local repositories."""
+    return {"allow_local_repos": True} if is_local_repo(body.repo_url) else {}
+
+
+def _serve_settings() -> Settings | None:
+    try:
+        return Settings()
+    except ValidationError:
+        return None
+
+
+def serve_url() -> str:
+    """Where `aideator serve` listens with the current settings."""
+    settings = _serve_settings()
+    return settings.server_url if settings else "http://127.0.0.1:8000"
+
+
+def serve_port() -> int:
+    """The port `aideator serve` uses with the current settings."""
+    settings = _serve_settings()
+    return settings.port if settings else 8000
+
+
+def run_page(conn: Connection, run_id: str) -> str:
+    """The web page of a run; for an embedded server, where `aideator serve` will show it."""
+    base = serve_url() if conn.embedded is not None else conn.url
+    return f"{base}/#/runs/{run_id}"
+
+
+def start_run(conn: Connection, body: RunCreate, *, quiet: bool = False) -> RunAccepted:
+    """Create the run and say what started."""
+    accepted = conn.client.create_run(body)
+    if accepted.scripted_model:
+        warn(SCRIPTED_WARNING)
+    if not quiet:
+        notice(
+            f"run {accepted.run_id}: {len(accepted.variations)} variation(s) on {body.repo_url}"
+            f" via {conn.url}" + (" (embedded)" if conn.embedded is not None else "")
+        )
+    return accepted
+
+
+def print_links(conn: Connection, run_id: str) -> None:
+    """How to look at the run afterwards."""
+    if conn.embedded is not None:
+        out().print(
+            Text(
+                f"open it in the browser: run `aideator serve`, then {run_page(conn, run_id)}",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
+    else:
+        out().print(Text(f"open it in the browser: {run_page(conn, run_id)}", style="dim"))

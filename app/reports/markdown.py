@@ -1,0 +1,125 @@
+"""`report.md`: a report as Markdown, fit for a pull-request comment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MAX_PATCH_CHARS = 20_000
+MAX_PROMPT_CHARS = 600
+_HEADER = (
+    "|  | rank | variation | model | status | check | diff | tokens in/out | cost | time | score |"
+)
+_ALIGN = "|---|---:|---:|---|---|---|---|---:|---:|---:|---:|"
+_OUTCOME = {
+    "passed": "✅ at least one variation passed",
+    "failed": "❌ no variation passed",
+    "error": "⚠️ the run could not be judged",
+}
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def _check(v: Mapping[str, Any]) -> str:
+    check = v["check"]
+    if check is None:
+        return "-"
+    return "✅ passed" if check["passed"] else f"❌ failed ({check['exit_code']})"
+
+
+def _diff(stats: Mapping[str, Any] | None) -> str:
+    if not stats or not stats.get("files"):
+        return "no change"
+    files = stats["files"]
+    return f"{files} file{'s' if files != 1 else ''}, +{stats['insertions']}/-{stats['deletions']}"
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} s"
+
+
+def _row(v: Mapping[str, Any], winner_id: int | None) -> str:
+    usage = v["usage"]
+    cells = [
+        "🏆" if v["variation_id"] == winner_id else "",
+        "-" if v["rank"] is None else str(v["rank"]),
+        str(v["variation_id"]),
+        f"`{_cell(v['model'])}`",
+        v["status"],
+        _check(v),
+        _diff(v["diff_stats"]),
+        f"{usage['input_tokens']:,} / {usage['output_tokens']:,}",
+        f"${v['cost_usd']:.4f}",
+        _seconds(v["duration_seconds"]),
+        "-" if v["score"] is None else f"{v['score']:g}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _winner_line(report: Mapping[str, Any]) -> str:
+    winner = report["winner"]
+    if winner is None:
+        return "**No winner recorded.** " + _OUTCOME[report["outcome"]] + "."
+    who = "the score policy" if winner["selected_by"] == "policy" else "a reviewer"
+    reason = f": {_cell(winner['reason'])}" if winner.get("reason") else ""
+    return (
+        f"**Winner: variation {winner['variation_id']}** (`{_cell(winner['model'])}`), "
+        f"picked by {who}{reason}."
+    )
+
+
+def _fenced(patch: str) -> list[str]:
+    clipped = patch[:MAX_PATCH_CHARS]
+    fence = "```"
+    while fence in clipped:
+        fence += "`"
+    lines = [f"{fence}diff", clipped.rstrip("\n"), fence]
+    if len(patch) > MAX_PATCH_CHARS:
+        lines.append(f"_(patch cut at {MAX_PATCH_CHARS:,} characters; see the patch file)_")
+    return lines
+
+
+def _order(v: Mapping[str, Any]) -> tuple[int, int]:
+    rank = v["rank"]
+    return (rank if isinstance(rank, int) else 1_000_000, v["variation_id"])
+
+
+def render_markdown(report: Mapping[str, Any], winner_patch: str | None = None) -> str:
+    """The report as Markdown: verdict, one table row per variation, the winner's patch."""
+    run, repo = report["run"], report["repo"]
+    winner = report["winner"]
+    winner_id = None if winner is None else winner["variation_id"]
+    prompt = report["prompt"]
+    if len(prompt) > MAX_PROMPT_CHARS:
+        prompt = prompt[:MAX_PROMPT_CHARS] + "…"
+    lines = ["## AIdeator comparison", "", _winner_line(report), ""]
+    if run["scripted_model"]:
+        lines += ["> ⚠️ **scripted model, not Claude**: agents talked to a test model.", ""]
+    lines += ["> " + line for line in prompt.splitlines() or [""]]
+    sha = (repo["base_sha"] or "?")[:12]
+    lines += [
+        "",
+        f"Repository `{_cell(repo['url'])}` at `{sha}` · outcome: {_OUTCOME[report['outcome']]}",
+    ]
+    if report["check_command"]:
+        lines.append(f"Check: `{_cell(report['check_command'])}` (exit 0 = passed)")
+    lines += ["", _HEADER, _ALIGN]
+    lines += [_row(v, winner_id) for v in sorted(report["variations"], key=_order)]
+    lines += [
+        "",
+        "Ranking: check passed, then a non-empty diff, then lower cost, then shorter time, "
+        "then lower variation id.",
+        "Patches: " + ", ".join(f"`{v['patch']}`" for v in report["variations"]),
+    ]
+    if winner_id is not None and winner_patch:
+        lines += [
+            "",
+            f"<details><summary>Patch of the winner (variation {winner_id})</summary>",
+            "",
+            *_fenced(winner_patch),
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines) + "\n"

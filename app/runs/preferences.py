@@ -1,0 +1,133 @@
+"""Preference pairs: for every run with a winner, (winner, other variation) records.
+
+One record per pair says what was chosen over what, on which prompt and base commit, by
+whom and why: the raw material for preference tuning or for reviewing agents. Records are
+built from the stored rows only, a page of runs at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.db import Database
+from app.models import Run, Variation
+from app.runs import repository as repo
+
+SCHEMA_VERSION = 1
+PAGE_RUNS = 100
+
+
+def _side(v: Variation, *, include_diff: bool) -> dict[str, Any]:
+    has_check = v.check_exit_code is not None or v.check_output is not None
+    side: dict[str, Any] = {
+        "variation_id": v.variation_id,
+        "spec": v.spec,
+        "status": v.status,
+        "diff_stats": None
+        if v.files_changed is None
+        else {
+            "files": v.files_changed,
+            "insertions": v.insertions or 0,
+            "deletions": v.deletions or 0,
+        },
+        "check_passed": (v.check_exit_code == 0) if has_check else None,
+        "score": v.score,
+        "score_parts": v.score_parts,
+        "cost_usd": round(v.cost_usd, 6),
+        "duration_seconds": v.duration_seconds,
+        "usage": {
+            "input_tokens": v.input_tokens,
+            "output_tokens": v.output_tokens,
+            "cache_creation_input_tokens": v.cache_creation_input_tokens,
+            "cache_read_input_tokens": v.cache_read_input_tokens,
+        },
+        "manifest": v.manifest,
+    }
+    if include_diff:
+        side["diff"] = v.diff or ""
+    return side
+
+
+def preference_records(
+    run: Run, variations: list[Variation], *, include_diffs: bool = False
+) -> list[dict[str, Any]]:
+    """The run's (winner, other) pairs, in variation order; empty without a winner."""
+    by_id = {v.variation_id: v for v in variations}
+    winner = by_id.get(run.winning_variation_id) if run.winning_variation_id is not None else None
+    if winner is None:
+        return []
+    chosen = _side(winner, include_diff=include_diffs)
+    return [
+        {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": run.id,
+            "prompt": run.prompt,
+            "prompt_sha256": hashlib.sha256(run.prompt.encode()).hexdigest(),
+            "repo_url": run.repo_url,
+            "ref": run.ref,
+            "base_sha": run.base_sha,
+            "check_command": run.check_command,
+            "scripted_model": run.scripted_model,
+            "winner_policy": run.winner_policy,
+            "selected_by": run.winner_selected_by,
+            "reason": run.winner_reason,
+            "run_finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "chosen": chosen,
+            "rejected": _side(other, include_diff=include_diffs),
+        }
+        for other in variations
+        if other.variation_id != winner.variation_id
+    ]
+
+
+async def _runs_page(
+    db: Database,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    after: tuple[datetime, str] | None,
+) -> list[Run]:
+    runs = repo.RUNS
+    query = select(runs).where(
+        runs.c.winning_variation_id.is_not(None), runs.c.finished_at.is_not(None)
+    )
+    if since is not None:
+        query = query.where(runs.c.finished_at >= since)
+    if until is not None:
+        query = query.where(runs.c.finished_at < until)
+    if after is not None:
+        stamp, run_id = after
+        query = query.where(
+            (runs.c.finished_at > stamp) | ((runs.c.finished_at == stamp) & (runs.c.id > run_id))
+        )
+    query = query.order_by(runs.c.finished_at, runs.c.id).limit(PAGE_RUNS)
+    async with db.reader() as conn:
+        return [repo.row_to_run(row) for row in await conn.execute(query)]
+
+
+async def iter_preferences(
+    db: Database,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    include_diffs: bool = False,
+) -> AsyncIterator[dict[str, Any]]:
+    """Every preference record of runs that finished in [since, until), oldest run first."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        page = await _runs_page(db, since=since, until=until, after=after)
+        for run in page:
+            variations = await repo.get_variations(db, run.id)
+            for record in preference_records(run, variations, include_diffs=include_diffs):
+                yield record
+        if len(page) < PAGE_RUNS:
+            return
+        last = page[-1]
+        if last.finished_at is None:  # cannot happen: the query returns finished runs only
+            return
+        after = (last.finished_at, last.id)
