@@ -42,24 +42,43 @@ async def _lines(
 async def export_preferences(
     services: ServicesDep,
     since: Annotated[
-        datetime | None,
+        str | None,
         Query(
-            description="Only runs that finished at or after this ISO 8601 time (UTC if no zone)."
+            description="Only runs that finished at or after this ISO 8601 time (UTC if no zone).",
+            json_schema_extra={"format": "date-time"},
         ),
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Only runs that finished before this ISO 8601 time.")
+        str | None,
+        Query(
+            description="Only runs that finished before this ISO 8601 time.",
+            json_schema_extra={"format": "date-time"},
+        ),
     ] = None,
     include_diffs: Annotated[
         bool, Query(description="Add each side's patch text as `diff`.")
     ] = False,
 ) -> StreamingResponse:
     """One JSON line per (winner, other variation) pair of every run with a winner."""
-    since, until = _utc(since), _utc(until)
-    if since is not None and until is not None and since >= until:
+    start, end = _utc(_parse_time(since, "since")), _utc(_parse_time(until, "until"))
+    if start is not None and end is not None and start >= end:
         raise InvalidInput("`since` must be before `until`", details={"field": "since"})
     return StreamingResponse(
-        _lines(services.db, since, until, include_diffs),
+        _lines(services.db, start, end, include_diffs),
         media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def _parse_time(value: str | None, field: str) -> datetime | None:
+    # ISO 8601 only: pydantic's lax datetime would also take numbers as Unix times.
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"`{field}` must be an ISO 8601 time, e.g. 2026-11-22T10:00:00Z",
+            details={"field": field},
+        ) from None
+

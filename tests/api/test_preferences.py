@@ -88,3 +88,15 @@ async def test_bad_time_window_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_no_runs_no_lines(client: httpx.AsyncClient) -> None:
     assert _records(await client.get(PREFS)) == []
+
+
+async def test_times_must_be_iso(client: object) -> None:
+    import httpx
+
+    assert isinstance(client, httpx.AsyncClient)
+    for bad in ("0.5", "yesterday", "1700000000"):
+        res = await client.get("/api/v1/preferences", params={"until": bad})
+        assert res.status_code == 422, bad
+        assert res.json()["error"]["details"] == {"field": "until"}
+    ok = await client.get("/api/v1/preferences", params={"since": "2026-01-01T00:00:00+00:00"})
+    assert ok.status_code == 200
