@@ -13,6 +13,18 @@ from app.cli.runs_common import SCRIPTED_WARNING
 from app.cli.server_lock import ServerLock
 
 
+def is_loopback(host: object) -> bool:
+    """Whether a bind address only accepts connections from this machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(host)).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(
     host: Annotated[
         str | None, typer.Option(help="Bind address (default from AIDEATOR_HOST).")
@@ -31,6 +43,13 @@ def serve(
         updates["host"] = host
     if port is not None:
         updates["port"] = port
+    if not settings.auth_enabled and not is_loopback(updates.get("host", settings.host)):
+        # Without API keys anyone who reaches the port could run code: stay on loopback.
+        warn(
+            f"no AIDEATOR_API_KEYS configured: serving on 127.0.0.1 only, not "
+            f"{updates.get('host', settings.host)}"
+        )
+        updates["host"] = "127.0.0.1"
     if updates:
         # Links and relay URLs must name the address actually served.
         settings = settings.model_copy(update=updates)

@@ -78,3 +78,39 @@ def test_embedded_server_with_api_keys_configured(tmp_path: Path) -> None:
     res = aideator("runs", "list", cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr
     assert "no runs yet" in res.stderr
+
+
+def test_serve_without_keys_stays_on_loopback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    port = free_port()
+    env = clean_env(
+        AIDEATOR_DATA_DIR=str(tmp_path / "data"),
+        AIDEATOR_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        listening = Path("/proc/net/tcp").read_text().lower()
+        assert f"0100007f:{port:04x}" in listening, "bound to 127.0.0.1"
+        assert f"00000000:{port:04x}" not in listening, "not bound to every address"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "no AIDEATOR_API_KEYS configured" in err
