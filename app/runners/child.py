@@ -12,7 +12,7 @@ import ctypes
 import os
 import signal
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 
 from app.runners.base import AgentExit
@@ -48,8 +48,21 @@ async def stream_child(
     env: Mapping[str, str],
     grace_seconds: float = 2.0,
     pass_fds: Sequence[int] = (),
+    preexec: Callable[[], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> AsyncIterator[str | AgentExit]:
-    """Yield each stdout line of the child, then an AgentExit with its exit code."""
+    """Yield each stdout line of the child, then an AgentExit with its exit code.
+
+    `preexec` runs in the child after the parent-death signal is set, before exec
+    (e.g. to join a cgroup); it must only make plain system calls. `on_stop` runs first
+    when the iteration is stopped early, before the child is signalled.
+    """
+
+    def child_setup() -> None:
+        die_with_parent()
+        if preexec is not None:
+            preexec()
+
     proc = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
@@ -58,7 +71,7 @@ async def stream_child(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=die_with_parent,
+        preexec_fn=child_setup,
         limit=LINE_LIMIT,
         pass_fds=tuple(pass_fds),
     )
@@ -82,6 +95,8 @@ async def stream_child(
         yield AgentExit(exit_code=code, debug_log="\n".join(tail) or None)
     finally:
         if not finished:
+            if on_stop is not None:
+                on_stop()
             await _stop(proc, grace_seconds)
             stderr_task.cancel()
         # Anything the agent left running in its group goes too.

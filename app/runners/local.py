@@ -1,0 +1,208 @@
+"""The `local` backend: each variation's agent in its own bubblewrap sandbox (the default).
+
+The sandbox sees a read-only system, its workspace read-write at /workspace, private
+/tmp and HOME, no network but its own loopback, and the LLM gateway through a Unix socket
+bound in. Limits: cgroup v2 when delegated, rlimits otherwise. See docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import structlog
+
+from app.config import Settings
+from app.runners.agent_launch import agent_argv, agent_env, agent_spec
+from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
+from app.runners.sandbox_argv import SPEC_FILE
+from app.runners.sandbox_limits import MIB, LimitValues, plan_limits
+from app.runners.sandbox_mounts import host_mounts, python_paths
+from app.runners.sandbox_session import SandboxHost, run_sandboxed
+from app.runners.sandbox_user import SANDBOX_HOME, choose_identity
+
+log = structlog.get_logger()
+
+OUTPUT_TAIL_LINES = 100
+INSTALL_HINT = "install bubblewrap: apt-get install bubblewrap"
+
+
+def sandbox_path() -> str:
+    """PATH inside the sandbox: the venv's tools first, like the process backend."""
+    return f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
+
+
+def _label(*parts: object) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", "-".join(str(p) for p in parts))[:80]
+
+
+class LocalRunner:
+    """Runs each variation's agent program, and each check, in a fresh bubblewrap sandbox."""
+
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._host: SandboxHost | None = None
+        self._host_lock = asyncio.Lock()
+        self._probed: Availability | None = None
+
+    async def _sandbox_host(self) -> SandboxHost:
+        async with self._host_lock:
+            if self._host is None:
+                self._host = await asyncio.to_thread(self._discover)
+                log.info(
+                    "sandbox.ready",
+                    limits=self._host.plan.detail,
+                    host_uid=self._host.identity.host_uid,
+                )
+            return self._host
+
+    def _discover(self) -> SandboxHost:
+        settings = self._settings
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise FileNotFoundError("bwrap")
+        return SandboxHost(
+            bwrap=bwrap,
+            python=sys.executable,
+            host_mounts=host_mounts(python_paths()),
+            identity=choose_identity(settings.sandbox_uid),
+            plan=plan_limits(wanted=settings.sandbox_limits, parent=settings.sandbox_cgroup_parent),
+            values=LimitValues(
+                memory_mb=settings.sandbox_memory_mb,
+                pids_max=settings.sandbox_pids_max,
+                cpus=settings.sandbox_cpus,
+            ),
+            tmp_size_bytes=settings.sandbox_tmp_mb * MIB,
+        )
+
+    async def availability(self) -> Availability:
+        """Whether bubblewrap can start a sandbox here, and how limits are enforced."""
+        if shutil.which("bwrap") is None:
+            return Availability(
+                ok=False, detail="bubblewrap (bwrap) is not installed", hint=INSTALL_HINT
+            )
+        if self._probed is None or not self._probed.ok:
+            self._probed = await self._probe()
+        return self._probed
+
+    async def _probe(self) -> Availability:
+        host = await self._sandbox_host()
+        values, plan = host.values, host.plan
+        if plan.mode == "cgroups":
+            limits = (
+                f"cgroups (memory.max {values.memory_mb} MB, pids.max {values.pids_max}, "
+                f"cpu.max {values.cpus:g} CPU)"
+            )
+        else:
+            limits = (
+                f"rlimits (RLIMIT_DATA {values.memory_mb} MB and RLIMIT_CPU "
+                f"{values.cpus:g} x timeout s per process, RLIMIT_NPROC {values.pids_max})"
+            )
+        if self._settings.sandbox_limits == "cgroups" and plan.mode != "cgroups":
+            return Availability(
+                ok=False,
+                detail=f"cgroup limits required but unavailable: {plan.detail}",
+                hint="delegate memory, pids and cpu (cgroup v2) or set AIDEATOR_SANDBOX_LIMITS",
+                limits=limits,
+            )
+        workspace = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="aideator-probe-"))
+        try:
+            outcome = await self.check_in(workspace, "true", timeout=30)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workspace, True)
+        if outcome.exit_code != 0:
+            return Availability(
+                ok=False,
+                detail=f"bubblewrap could not start a sandbox: {outcome.output_tail[-500:]}",
+                hint="user namespaces must be allowed (sysctl user.max_user_namespaces > 0)",
+                limits=limits,
+            )
+        who = host.identity
+        return Availability(
+            ok=True,
+            detail=f"bubblewrap sandbox per variation (host uid {who.host_uid})",
+            limits=limits,
+        )
+
+    async def run(self, job: VariationJob) -> AsyncIterator[str | AgentExit]:
+        """Run the agent program in a sandbox; yield its lines, then how it exited."""
+        try:
+            host = await self._sandbox_host()
+        except FileNotFoundError:
+            yield AgentExit(exit_code=None, error=f"bubblewrap is missing; {INSTALL_HINT}")
+            return
+        env = agent_env(job, home=Path(SANDBOX_HOME), path=sandbox_path(), base_url=None)
+        env.pop("AIDEATOR_SPEC", None)  # the spec travels as a file: no size limit, not in env
+        gateway = job.gateway_socket if job.gateway_token else None
+        if gateway is not None and job.gateway_token:  # the gateway's placeholder, not a key
+            env["ANTHROPIC_API_KEY"] = job.gateway_token
+        stream = run_sandboxed(
+            host,
+            command=[*agent_argv(host.python), "--spec-file", SPEC_FILE],
+            env=env,
+            workspace=job.workspace,
+            wall_seconds=job.timeout_seconds,
+            files={SPEC_FILE: agent_spec(job).encode()},
+            gateway_socket=gateway,
+            label=_label(job.run_id, job.variation_id),
+        )
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                yield item
+
+    async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        """Run the check command in a fresh sandbox on the variation's tree (no gateway)."""
+        return await self.check_in(job.workspace, command, timeout, label=_label(job.run_id))
+
+    async def check_in(
+        self, workspace: Path, command: str, timeout: float, *, label: str = "check"
+    ) -> CheckOutcome:
+        """Run `/bin/sh -c command` (stderr merged) in a fresh sandbox on `workspace`."""
+        try:
+            host = await self._sandbox_host()
+        except FileNotFoundError:
+            return CheckOutcome(None, 0.0, f"bubblewrap is missing; {INSTALL_HINT}")
+        env = {"PATH": sandbox_path(), "HOME": SANDBOX_HOME, "LANG": "C.UTF-8"}
+        lines: deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
+        started = time.monotonic()
+        code: int | None = None
+        timed_out = False
+        stream = run_sandboxed(
+            host,
+            command=["/bin/sh", "-c", f"exec 2>&1\n{command}"],
+            env=env,
+            workspace=workspace,
+            wall_seconds=timeout,
+            label=f"check-{label}",
+            protocol=False,
+        )
+        try:
+            async with asyncio.timeout(timeout), contextlib.aclosing(stream):
+                async for item in stream:
+                    if isinstance(item, AgentExit):
+                        code = item.exit_code
+                        if item.debug_log:
+                            lines.extend(item.debug_log.splitlines())
+                        if item.error:
+                            lines.append(f"[{item.error}]")
+                    else:
+                        lines.append(item.rstrip("\n"))
+        except TimeoutError:
+            timed_out = True
+            lines.append(f"[check timed out after {timeout:g} s]")
+        return CheckOutcome(
+            exit_code=code,
+            duration_seconds=time.monotonic() - started,
+            output_tail="\n".join(lines),
+            timed_out=timed_out,
+        )

@@ -1,0 +1,180 @@
+"""Inside a sandbox: its PID 1. Starts the command, reaps, and ends the sandbox with it.
+
+bubblewrap runs this as PID 1 of the sandbox's PID namespace (`--as-pid-1`). It applies
+the rlimits (inside the sandbox's user namespace, so RLIMIT_NPROC counts this sandbox's
+processes only), serves the gateway forwarder in a thread when there is a gateway, forks
+the command and reaps every orphan. When the command exits, this exits with its status and
+the kernel kills whatever the command left behind. When the host side goes away (the
+lifeline pipe reaches EOF: server killed, run cancelled), it exits too. Standard library
+only: it runs with the sandbox's Python and never imports the host package.
+
+With rlimits, a thread counts the sandbox's tasks and tells the host on the `--report`
+pipe when RLIMIT_NPROC is reached (a failed fork is invisible from outside).
+
+Usage: `python -I -S sandbox_entry.py [--rlimit NAME=SOFT:HARD]... [--gateway SOCKET]
+[--lifeline FD] [--report FD --watch-nproc N] -- COMMAND...`
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import resource
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import NoReturn, Protocol, cast
+
+BASE_URL_VARIABLE = "ANTHROPIC_BASE_URL"
+HOST_GONE_EXIT = 137
+WATCH_INTERVAL = 0.1
+PR_SET_DUMPABLE = 4
+
+
+def parse_rlimit(text: str) -> tuple[int, int, int]:
+    """`NPROC=64:64` -> (resource.RLIMIT_NPROC, 64, 64)."""
+    name, _, values = text.partition("=")
+    soft, _, hard = values.partition(":")
+    kind = getattr(resource, f"RLIMIT_{name.upper()}", None)
+    if not isinstance(kind, int) or not soft:
+        raise ValueError(f"bad --rlimit {text!r}")
+    return kind, int(soft), int(hard or soft)
+
+
+class _Forwarder(Protocol):
+    def listen(self, port: int = 0) -> socket.socket: ...
+
+    def serve(self, listener: socket.socket, socket_path: str) -> None: ...
+
+
+def _load_forwarder() -> _Forwarder:
+    # Loaded by path: the launcher runs isolated (-I), its directory is not on sys.path.
+    location = Path(__file__).resolve().with_name("sandbox_forwarder.py")
+    spec = importlib.util.spec_from_file_location("sandbox_forwarder", location)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {location}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return cast(_Forwarder, module)
+
+
+def _watch_lifeline(fd: int) -> None:
+    while True:
+        try:
+            if not os.read(fd, 64):
+                break
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+    os._exit(HOST_GONE_EXIT)
+
+
+def _exec(command: list[str], env: dict[str, str]) -> NoReturn:
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as exc:
+        print(f"sandbox: cannot start {command[0]}: {exc}", file=sys.stderr, flush=True)
+    os._exit(127)
+
+
+def _reap_until(child: int) -> NoReturn:
+    """Reap every process; exit with the command's status when the command ends."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            os._exit(1)
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)
+
+
+def _task_count() -> int:
+    # One getdents of /proc is a consistent snapshot of the processes; their threads are
+    # added from status files. Counting task dirs instead misses most of a churning bomb.
+    names = [name for name in os.listdir("/proc") if name.isdigit()]
+    total = len(names)
+    for name in names:
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/{name}/status") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    total += int(line.split()[1]) - 1
+                    break
+    return total
+
+
+def _watch_processes(limit: int, report_fd: int) -> None:
+    """Tell the host (once) when the sandbox runs as many tasks as RLIMIT_NPROC allows."""
+    while _task_count() < limit:
+        time.sleep(WATCH_INTERVAL)
+    with contextlib.suppress(OSError):
+        os.write(report_fd, b"pids_max\n")
+
+
+def _not_dumpable() -> None:
+    # The command runs as the same uid: without this it could reach PID 1's report pipe
+    # through /proc/1/fd and speak for the host side.
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Apply limits, start the forwarder if asked, run the command as PID 1's child."""
+    parser = argparse.ArgumentParser(prog="sandbox_entry")
+    parser.add_argument("--rlimit", action="append", default=[], type=parse_rlimit)
+    parser.add_argument("--gateway", help="the gateway's Unix socket inside the sandbox")
+    parser.add_argument("--lifeline", type=int, help="fd that reaches EOF when the host is gone")
+    parser.add_argument("--report", type=int, help="fd on which limit events go to the host")
+    parser.add_argument("--watch-nproc", type=int, help="report when this many tasks run")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command: list[str] = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command")
+    _not_dumpable()
+    for kind, soft, hard in args.rlimit:
+        resource.setrlimit(kind, (soft, hard))
+    keep = {fd for fd in (args.lifeline, args.report) if fd is not None}
+    env = dict(os.environ)
+    listener: socket.socket | None = None
+    forwarder: _Forwarder | None = None
+    if args.gateway:
+        forwarder = _load_forwarder()
+        listener = forwarder.listen()
+        keep.add(listener.fileno())
+        env[BASE_URL_VARIABLE] = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    # Nothing bubblewrap was handed (fds of the host side) reaches the command.
+    for fd in {int(name) for name in os.listdir("/proc/self/fd")} - keep - {0, 1, 2}:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    child = os.fork()
+    if child == 0:
+        for fd in keep:
+            os.close(fd)
+        _exec(command, env)
+    threads = []
+    if forwarder is not None and listener is not None:
+        threads.append(threading.Thread(target=forwarder.serve, args=(listener, args.gateway)))
+    if args.lifeline is not None:
+        threads.append(threading.Thread(target=_watch_lifeline, args=(args.lifeline,)))
+    if args.report is not None and args.watch_nproc:
+        threads.append(
+            threading.Thread(target=_watch_processes, args=(args.watch_nproc, args.report))
+        )
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    _reap_until(child)
+
+
+if __name__ == "__main__":
+    main()
