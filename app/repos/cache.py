@@ -10,7 +10,7 @@ import structlog
 
 from app.errors import RepoError
 from app.repos.directories import directory_bytes, remove_tree
-from app.repos.git_process import GitSettings
+from app.repos.git_process import GitSettings, run_git
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
 from app.repos.refs import check_ref_syntax, is_full_sha
@@ -147,6 +147,25 @@ class RepoCache:
             raise
         log.info("workspace_ready", run_id=run_id, variation_id=variation_id, base_sha=base_sha)
         return workspace
+
+    async def apply_patch(self, workspace: Path, patch: str) -> None:
+        """Apply a variation's diff to its (untouched) host workspace, e.g. before a check.
+
+        Only for trees the agent never ran in (the dagger backend): git must not run on a
+        workspace an agent has written, whose config could run its commands on the host.
+        """
+        patch_file = workspace.parent / f".{workspace.name}.patch"
+        await asyncio.to_thread(patch_file.write_text, patch)
+        try:
+            await run_git(
+                ["-C", str(workspace), "apply", "--binary", "--whitespace=nowarn", "--",
+                 str(patch_file)],
+                settings=self._settings(None),
+                what="applying the variation's diff",
+                limit_seconds=self.clone_timeout,
+            )  # fmt: skip
+        finally:
+            await asyncio.to_thread(patch_file.unlink, True)
 
     async def remove_run(self, run_id: str) -> None:
         """Delete every workspace of a run (the mirror stays for later runs)."""

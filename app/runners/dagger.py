@@ -75,6 +75,7 @@ class DaggerRunner:
 
     name = "dagger"
     uses_relay = True  # `dagger call` prints only at the end: live lines come by the relay
+    remote_tree = True  # the agent's tree stays in Dagger; the host applies its diff to check
 
     def __init__(
         self,

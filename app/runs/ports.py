@@ -26,6 +26,10 @@ class Workspaces(Protocol):
         """Delete the run's working trees."""
         ...
 
+    async def apply_patch(self, workspace: Path, patch: str) -> None:
+        """Apply a diff to a working tree the agent never ran in."""
+        ...
+
 
 @dataclass(frozen=True)
 class ModelAccess:

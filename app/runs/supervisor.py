@@ -207,6 +207,11 @@ class Supervisor:
                 job=job,
                 check_command=run.check_command,
                 check_timeout=self._settings.check_timeout_seconds,
+                apply_diff=(
+                    self._workspaces.apply_patch
+                    if getattr(self._runner, "remote_tree", False)
+                    else None
+                ),
             )
         finally:
             if self._gateway is not None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
 
+from app.errors import AppError
 from app.events.log import EventLog, event_row
 from app.events.protocol import AgentLine, parse_line
 from app.models import utcnow
@@ -214,8 +217,13 @@ async def run_variation(
     job: VariationJob,
     check_command: str | None,
     check_timeout: float,
+    apply_diff: Callable[[Path, str], Awaitable[None]] | None = None,
 ) -> VariationOutcome:
-    """Run the agent under the job's timeout, then the check; record everything."""
+    """Run the agent under the job's timeout, then the check; record everything.
+
+    `apply_diff` is given when the agent's tree lives elsewhere (a Dagger container): its
+    diff is applied to the host's copy of base_sha so the check sees the variation's tree.
+    """
     outcome = VariationOutcome()
     started = time.monotonic()
     try:
@@ -226,6 +234,13 @@ async def run_variation(
         outcome.error = f"timed out after {job.timeout_seconds:g} s"
     outcome.duration = time.monotonic() - started
     if outcome.status in ("succeeded", "failed") and outcome.result:
-        outcome.check = await run_check(checker, job, check_command, check_timeout)
+        diff = outcome.result.get("diff")
+        if check_command and apply_diff is not None and isinstance(diff, str) and diff:
+            try:
+                await apply_diff(job.workspace, diff)
+            except AppError as exc:
+                outcome.check = CheckOutcome(None, 0.0, f"could not apply the diff: {exc}")
+        if outcome.check is None:
+            outcome.check = await run_check(checker, job, check_command, check_timeout)
     await record_outcome(events, job, outcome, getattr(runner, "identity", runner.name))
     return outcome
