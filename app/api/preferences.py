@@ -81,4 +81,3 @@ def _parse_time(value: str | None, field: str) -> datetime | None:
             f"`{field}` must be an ISO 8601 time, e.g. 2026-11-22T10:00:00Z",
             details={"field": field},
         ) from None
-

@@ -34,9 +34,7 @@ def _run_body(repo: Path, script: str = "true") -> dict[str, Any]:
     return {"repo_url": str(repo), "prompt": "p", "variations": [command_spec(script)]}
 
 
-async def test_every_route_but_health_needs_a_key(
-    keyed: httpx.AsyncClient, git_repo: Path
-) -> None:
+async def test_every_route_but_health_needs_a_key(keyed: httpx.AsyncClient, git_repo: Path) -> None:
     assert (await keyed.get("/api/v1/health")).status_code == 200
     for method, path in [
         ("GET", "/api/v1/runs"),
