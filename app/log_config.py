@@ -10,6 +10,10 @@ import structlog
 from app.config import Settings
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(settings: Settings) -> None:
     """Configure structlog and the stdlib root logger once per process."""
     level = getattr(logging, settings.log_level.upper(), logging.INFO)
@@ -26,7 +30,9 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # Resolve sys.stderr at each logger's creation, not once: redirections made later
+        # (tests capturing output, daemonizing) still receive the logs.
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
