@@ -12,7 +12,7 @@ import ctypes
 import os
 import signal
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from pathlib import Path
 
 from app.runners.base import AgentExit
@@ -50,7 +50,7 @@ async def stream_child(
     pass_fds: Sequence[int] = (),
     preexec: Callable[[], None] | None = None,
     on_stop: Callable[[], None] | None = None,
-) -> AsyncIterator[str | AgentExit]:
+) -> AsyncGenerator[str | AgentExit, None]:
     """Yield each stdout line of the child, then an AgentExit with its exit code.
 
     `preexec` runs in the child after the parent-death signal is set, before exec

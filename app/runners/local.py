@@ -13,8 +13,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
-from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import structlog
 from app.config import Settings
 from app.runners.agent_launch import agent_argv, agent_env, agent_spec
 from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
+from app.runners.check_output import check_argv, collect_check
 from app.runners.sandbox_argv import SPEC_FILE
 from app.runners.sandbox_limits import MIB, LimitValues, plan_limits
 from app.runners.sandbox_mounts import host_mounts, python_paths
@@ -31,7 +30,6 @@ from app.runners.sandbox_user import SANDBOX_HOME, choose_identity
 
 log = structlog.get_logger()
 
-OUTPUT_TAIL_LINES = 100
 INSTALL_HINT = "install bubblewrap: apt-get install bubblewrap"
 
 
@@ -173,36 +171,13 @@ class LocalRunner:
         except FileNotFoundError:
             return CheckOutcome(None, 0.0, f"bubblewrap is missing; {INSTALL_HINT}")
         env = {"PATH": sandbox_path(), "HOME": SANDBOX_HOME, "LANG": "C.UTF-8"}
-        lines: deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
-        started = time.monotonic()
-        code: int | None = None
-        timed_out = False
         stream = run_sandboxed(
             host,
-            command=["/bin/sh", "-c", f"exec 2>&1\n{command}"],
+            command=check_argv(command),
             env=env,
             workspace=workspace,
             wall_seconds=timeout,
             label=f"check-{label}",
             protocol=False,
         )
-        try:
-            async with asyncio.timeout(timeout), contextlib.aclosing(stream):
-                async for item in stream:
-                    if isinstance(item, AgentExit):
-                        code = item.exit_code
-                        if item.debug_log:
-                            lines.extend(item.debug_log.splitlines())
-                        if item.error:
-                            lines.append(f"[{item.error}]")
-                    else:
-                        lines.append(item.rstrip("\n"))
-        except TimeoutError:
-            timed_out = True
-            lines.append(f"[check timed out after {timeout:g} s]")
-        return CheckOutcome(
-            exit_code=code,
-            duration_seconds=time.monotonic() - started,
-            output_tail="\n".join(lines),
-            timed_out=timed_out,
-        )
+        return await collect_check(stream, timeout)

@@ -7,8 +7,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +15,8 @@ from app.config import Settings
 from app.events.protocol import parse_line
 from app.runners.agent_launch import agent_argv, agent_env
 from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
+from app.runners.check_output import check_argv, collect_check
 from app.runners.child import stream_child
-
-OUTPUT_TAIL_LINES = 100
 
 
 class ProcessRunner:
@@ -71,27 +68,5 @@ class ProcessRunner:
     async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
         """Run the check command in the variation's tree."""
         env = {"PATH": self._path, "HOME": str(job.workspace), "LANG": "C.UTF-8"}
-        lines: deque[str] = deque(maxlen=OUTPUT_TAIL_LINES)
-        started = time.monotonic()
-        code: int | None = None
-        timed_out = False
-        try:
-            async with asyncio.timeout(timeout):
-                async for item in stream_child(
-                    ["/bin/sh", "-c", f"exec 2>&1\n{command}"], cwd=job.workspace, env=env
-                ):
-                    if isinstance(item, AgentExit):
-                        code = item.exit_code
-                        if item.debug_log:
-                            lines.extend(item.debug_log.splitlines())
-                    else:
-                        lines.append(item.rstrip("\n"))
-        except TimeoutError:
-            timed_out = True
-            lines.append(f"[check timed out after {timeout:g} s]")
-        return CheckOutcome(
-            exit_code=code,
-            duration_seconds=time.monotonic() - started,
-            output_tail="\n".join(lines),
-            timed_out=timed_out,
-        )
+        stream = stream_child(check_argv(command), cwd=job.workspace, env=env)
+        return await collect_check(stream, timeout)
