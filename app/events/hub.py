@@ -67,7 +67,9 @@ class RunTail:
         self.last_id: int | None = None  # None until the first refresh
         self.watchers = 0
         self._lock = asyncio.Lock()
-        self._changed = asyncio.Condition()
+        # Replaced at each refresh: waiters hold the old one, which is set (no lock: a
+        # Condition's re-acquire can be interrupted by a second cancel and then fail).
+        self._bumped = asyncio.Event()
         self._dirty = asyncio.Event()
         self.version = 0
 
@@ -91,9 +93,9 @@ class RunTail:
             if self._bytes > 2 * self._window_bytes:
                 self._trim()
 
-        async with self._changed:
-            self.version += 1
-            self._changed.notify_all()
+        self.version += 1
+        bumped, self._bumped = self._bumped, asyncio.Event()
+        bumped.set()
 
     def _trim(self) -> None:
         # Keep the newest window_bytes; clients further behind replay from the database.
@@ -120,11 +122,10 @@ class RunTail:
 
     async def wait(self, seen_version: int, timeout: float) -> None:
         """Wait until a refresh newer than `seen_version`, or `timeout` seconds."""
-        async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.version != seen_version), timeout
-                )
+        if self.version != seen_version:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._bumped.wait(), timeout)
 
     async def run_refresher(self, poll_interval: float) -> None:
         """Refresh on every commit note, and at least every `poll_interval` seconds."""

@@ -52,6 +52,8 @@ class LocalRunner:
         self._host: SandboxHost | None = None
         self._host_lock = asyncio.Lock()
         self._probed: Availability | None = None
+        # What the manifest records as the variation's sandbox; refined by the probe.
+        self.identity = "bubblewrap"
 
     async def _sandbox_host(self) -> SandboxHost:
         async with self._host_lock:
@@ -96,6 +98,8 @@ class LocalRunner:
     async def _probe(self) -> Availability:
         host = await self._sandbox_host()
         values, plan = host.values, host.plan
+        version = await asyncio.to_thread(_bwrap_version, host.bwrap)
+        self.identity = f"{version}, limits by {plan.mode}"
         if plan.mode == "cgroups":
             limits = (
                 f"cgroups (memory.max {values.memory_mb} MB, pids.max {values.pids_max}, "
@@ -181,3 +185,13 @@ class LocalRunner:
             protocol=False,
         )
         return await collect_check(stream, timeout)
+
+
+def _bwrap_version(bwrap: str) -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "bubblewrap"
+    return out.stdout.strip() or "bubblewrap"
