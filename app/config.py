@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     max_concurrent_variations: int = Field(default=8, ge=1, le=256)
     variation_timeout_seconds: float = Field(default=900.0, gt=0)
     check_timeout_seconds: float = Field(default=300.0, gt=0)
+    workspace_retention_seconds: float = Field(
+        default=0,
+        ge=0,
+        description="Keep a finished run's working trees this long before removing them "
+        "(0: remove at once; a restart removes any that are left).",
+    )
     sse_ping_interval: float = Field(default=15.0, gt=0)
     sse_send_timeout: float = Field(default=10.0, gt=0)
     max_prompt_chars: int = Field(default=32_000, ge=1)

@@ -49,6 +49,7 @@ class Supervisor:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop_reason: dict[str, StopReason] = {}
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._cleanups: set[asyncio.Task[None]] = set()
 
     @property
     def accepting(self) -> bool:
@@ -90,6 +91,8 @@ class Supervisor:
         assert self._shutdown_task is not None
         await asyncio.shield(self._shutdown_task)
         await self._interrupt_all()  # anything started meanwhile
+        for task in list(self._cleanups):
+            task.cancel()  # retained trees: the next start's sweep removes them
 
     async def _interrupt_all(self) -> None:
         await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
@@ -116,8 +119,25 @@ class Supervisor:
                 self._stop_reason.pop(run_id, None)
                 if self._gateway is not None:
                     self._gateway.close_run(run_id)
-                with contextlib.suppress(Exception):
-                    await self._workspaces.remove_run(run_id)
+                await self._release_workspaces(run_id)
+
+    async def _release_workspaces(self, run_id: str) -> None:
+        """Remove the run's working trees now, or after the configured retention."""
+        keep = self._settings.workspace_retention_seconds
+        if keep <= 0:
+            with contextlib.suppress(Exception):
+                await self._workspaces.remove_run(run_id)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(keep)
+            with contextlib.suppress(Exception):
+                await self._workspaces.remove_run(run_id)
+
+        # Kept for inspection; a restart's startup sweep removes whatever is left.
+        task = asyncio.create_task(later(), name=f"release-{run_id}")
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
 
     async def _execute(self, run: Run, variations: list[Variation]) -> None:
         started = await self._events.write(
