@@ -38,11 +38,11 @@ async def _after_restart(tmp_path: Path, port: int, run_id: str) -> dict[str, ob
     return run
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-async def test_kill_mid_batch(tmp_path: Path, git_repo: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "backend"), [(1, "process"), (2, "process"), (3, "local")])
+async def test_kill_mid_batch(tmp_path: Path, git_repo: Path, seed: int, backend: str) -> None:
     rng = random.Random(seed)
     marker = uuid.uuid4().hex
-    server = ServerProcess(tmp_path).start()
+    server = ServerProcess(tmp_path, backend=backend).start()
     seen: dict[int, str] = {}
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
