@@ -61,6 +61,9 @@ async def test_canary_key_stays_on_the_host(tmp_path: Path, sample_repo: Path) -
     assert "PATH=" in snooped, "the snooping agent did print its environment"
     stream_text = "\n".join(e.data for e in events)
     assert canary not in stream_text, "not in SSE output (nor the agent's env it printed)"
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert canary.encode() not in path.read_bytes(), f"found in {path.name}"
+    for path, data in _files(tmp_path):  # the database, its WAL, the server log, workspaces
+        assert canary.encode() not in data, f"found in {path.name}"
+
+
+def _files(root: Path) -> list[tuple[Path, bytes]]:
+    return [(p, p.read_bytes()) for p in root.rglob("*") if p.is_file()]
