@@ -2,7 +2,8 @@
 
     uv run python bench/relay.py [--variations 8] [--rate 250] [--clients 20] [--seconds 8]
 
-Scenario A (latency): N variations each printing R lines/s for S seconds, M SSE clients.
+Scenario A (latency): N variations each printing R lines/s for S seconds, M SSE clients;
+lines start 3 s after the run is created, once every agent is up (relay, not start-up, latency).
 Scenario B (throughput): one variation printing as fast as it can, one client.
 Baseline: the same line generator read over a raw pipe in the same run.
 """
@@ -78,7 +79,12 @@ async def through_server(
     server: ServerProcess, repo: Path, variations: int, count: int, rate: float, clients: int
 ) -> dict[str, object]:
     """Start one run and read it with `clients` SSE clients."""
-    spec = {"agent": "command", "command": [sys.executable, EMIT, str(count), str(rate)]}
+    # Lines start 3 s from now, when every variation's agent is running (see emit_lines.py).
+    start_at = f"{time.time() + 3:.3f}"
+    spec = {
+        "agent": "command",
+        "command": [sys.executable, EMIT, str(count), str(rate), start_at],
+    }
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         res = await client.post(
             "/api/v1/runs",
