@@ -138,8 +138,9 @@ def bwrap_options(spec: SandboxSpec) -> list[str]:
     return [
         *_isolation(spec),
         *_environment(spec.env),
-        *spec.host_mounts,
         *_scratch(spec.tmp_size_bytes),
+        # After the scratch tmpfs mounts: a checkout (and its venv) under /tmp stays visible.
+        *spec.host_mounts,
         *_run_dir(spec),
         "--bind",
         str(spec.workspace),
