@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from app.runners.child import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,6 +72,7 @@ class ServerProcess:
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a killed test run leaves no server behind
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
