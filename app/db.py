@@ -7,11 +7,13 @@ with `BEGIN IMMEDIATE`, so two writers never deadlock upgrading a read lock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
@@ -19,6 +21,8 @@ from sqlmodel import SQLModel
 from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 BUSY_TIMEOUT_MS = 30_000
+WAL_TRUNCATE_BYTES = 64 * 1024 * 1024
+log = structlog.get_logger()
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -41,6 +45,10 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         # the last transactions.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if immediate:
+            # Checkpoints (which fsync) run from a background task, not inside a commit of
+            # the write path, where they stalled every stream for a moment.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -79,6 +87,26 @@ class Database:
         """A connection in a read transaction (a consistent snapshot)."""
         async with self.read_engine.connect() as conn:
             yield conn
+
+    async def checkpoint(self, *, truncate: bool = False) -> None:
+        """Copy the WAL into the database file (PASSIVE never blocks writers or readers)."""
+        if not self.is_sqlite:
+            return
+        mode = "TRUNCATE" if truncate else "PASSIVE"
+        async with self.read_engine.connect() as conn:
+            await conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+
+    async def run_checkpoints(self, interval: float = 1.0) -> None:
+        """Checkpoint every `interval` seconds; truncate the WAL when it grew large."""
+        wal = _sqlite_file(self.url)
+        wal_path = None if wal is None else wal.with_name(wal.name + "-wal")
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                size = wal_path.stat().st_size if wal_path is not None else 0
+                await self.checkpoint(truncate=size > WAL_TRUNCATE_BYTES)
+            except Exception as exc:  # a busy checkpoint is retried next time
+                log.warning("db.checkpoint_failed", error=str(exc))
 
     async def ping(self) -> None:
         """Check the database is writable (used by /ready)."""

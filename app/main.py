@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,6 +47,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         flush_interval=settings.event_flush_interval,
     )
     await events.start()
+    checkpoints = asyncio.create_task(db.run_checkpoints(), name="db-checkpoints")
     recovered = await recover_interrupted(events, db)
     if recovered:
         log.warning("startup.interrupted_runs", count=len(recovered))
@@ -70,6 +74,10 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         await models.stop()
         await events.close()
         await hub.close()
+        checkpoints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await checkpoints
+        await db.checkpoint()
         await db.dispose()
 
 
@@ -92,6 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with _services(app, settings) as services:
             app.state.services = services
+            # Everything built so far lives as long as the process: keep it out of the
+            # collector's full passes, which otherwise stall every stream for a moment.
+            gc.collect()
+            gc.freeze()
             if not settings.auth_enabled:
                 log.warning(
                     "server.no_api_keys",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import re
 import statistics
 import sys
@@ -142,6 +143,8 @@ def median_of(results: list[dict[str, object]]) -> dict[str, float]:
 
 
 async def main() -> None:
+    # The measuring client's own collector pauses are not the server's latency.
+    gc.disable()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--variations", type=int, default=8)
     parser.add_argument("--rate", type=float, default=250.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -21,9 +21,12 @@ from app.models import Event
 _E = Event.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """A committed event as streams send it (only the wire form is kept: memory)."""
+class StoredEvent(NamedTuple):
+    """A committed event as streams send it (only the wire form is kept: memory).
+
+    A tuple of atoms: the garbage collector stops tracking it, so thousands held in a
+    tail do not make every full collection (a latency spike for all streams) longer.
+    """
 
     id: int
     type: str
