@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from structlog.testing import capture_logs
 
 from app.gateway import Gateway
 from app.gateway.budget import budget_message
+from tests.scripted_model.claude_cli import run
 
 from .conftest import Sinks
 from .fake_anthropic import FakeAnthropic
@@ -34,8 +34,8 @@ async def run_claude(
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "IS_SANDBOX": "1",
     }
-    process = await asyncio.create_subprocess_exec(
-        str(CLAUDE_BIN),
+    finished = await run(
+        CLAUDE_BIN,
         "-p",
         "What is the weather in Paris?",
         "--output-format",
@@ -45,19 +45,9 @@ async def run_claude(
         "claude-sonnet-4-5",
         cwd=workdir,
         env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
-    try:
-        async with asyncio.timeout(60):
-            stdout, _ = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    lines = [json.loads(line) for line in stdout.decode().splitlines() if line.startswith("{")]
-    return process.returncode, lines
+    lines = [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+    return finished.returncode, lines
 
 
 async def test_claude_code_is_metered_then_stopped_by_the_budget_without_retrying(
