@@ -100,3 +100,19 @@ def sample_repo(tmp_path: Path) -> Path:
         if p.is_file() and "__pycache__" not in p.parts
     }
     return make_git_repo(tmp_path / "sample-repo", files)
+
+
+async def start_command_run(
+    client: httpx.AsyncClient, repo: Path, *scripts: str, **extra: Any
+) -> dict[str, Any]:
+    """POST a run of `command` agents (one per script); the 202 body."""
+    body = {
+        "repo_url": str(repo),
+        "prompt": "p",
+        "variations": [command_spec(s) for s in scripts],
+        **extra,
+    }
+    res = await client.post("/api/v1/runs", json=body)
+    assert res.status_code == 202, res.text
+    accepted: dict[str, Any] = res.json()
+    return accepted

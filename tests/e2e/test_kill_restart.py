@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import command_spec
+from tests.conftest import start_command_run
 from tests.server_process import ServerProcess
 from tests.sse_client import collect, read_sse
 
@@ -21,15 +21,7 @@ async def test_sigkill_then_restart(tmp_path: Path, git_repo: Path) -> None:
     server = ServerProcess(tmp_path).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            res = await client.post(
-                "/api/v1/runs",
-                json={
-                    "repo_url": str(git_repo),
-                    "prompt": "p",
-                    "variations": [command_spec(script)],
-                },
-            )
-            url = res.json()["stream_url"]
+            url = (await start_command_run(client, git_repo, script))["stream_url"]
             seen = []
             async with client.stream("GET", url) as response:
                 async for event in read_sse(response):

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import command_spec
+from tests.conftest import start_command_run
 from tests.server_process import ServerProcess, free_port
 from tests.sse_client import SSE, read_sse
 
@@ -80,15 +80,7 @@ async def test_relay_live_and_through_outage(tmp_path: Path, git_repo: Path) -> 
     script = f"for i in $(seq 0 {LINES - 1}); do echo $i; sleep 0.01; done"
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
-            res = await client.post(
-                "/api/v1/runs",
-                json={
-                    "repo_url": str(git_repo),
-                    "prompt": "p",
-                    "variations": [command_spec(script)],
-                },
-            )
-            url = res.json()["stream_url"]
+            url = (await start_command_run(client, git_repo, script))["stream_url"]
             outage = {"done": False}
 
             async def cut_once(events: list[SSE]) -> None:

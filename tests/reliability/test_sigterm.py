@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import command_spec
+from tests.conftest import start_command_run
 from tests.server_process import ServerProcess
 from tests.sse_client import SSE, read_sse
 
@@ -33,15 +33,7 @@ async def test_sigterm_ends_streams_with_final_events(tmp_path: Path, git_repo: 
     script = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.002; done"
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            res = await client.post(
-                "/api/v1/runs",
-                json={
-                    "repo_url": str(git_repo),
-                    "prompt": "p",
-                    "variations": [command_spec(script)] * 4,
-                },
-            )
-            url = res.json()["stream_url"]
+            url = (await start_command_run(client, git_repo, *[script] * 4))["stream_url"]
         streams: list[list[SSE]] = [[] for _ in range(6)]
         started = asyncio.Event()
         tasks = [asyncio.create_task(_follow(server.url, url, started, out)) for out in streams]
