@@ -28,7 +28,9 @@ class StreamLog:
 async def read_until(
     client: httpx.AsyncClient, url: str, log: StreamLog, *, max_events: int | None = None
 ) -> None:
-    """Read one connection (resuming after log.last) until complete or max_events."""
+    """Read one connection (resuming after log.last) until the server ends the stream (after
+    the run's last `complete`) or max_events; a winner picked after the end is followed by a
+    second `complete`, so a client must not stop at the first one."""
     headers = {} if log.last is None else {"Last-Event-ID": str(log.last)}
     got = 0
     buffer = b""
@@ -45,10 +47,8 @@ async def read_until(
                 if match is None:
                     continue
                 log.ids.append(int(match.group(1)))
+                log.complete = b"event: complete" in raw
                 got += 1
-                if b"event: complete" in raw:
-                    log.complete = True
-                    return
                 if max_events is not None and got >= max_events:
                     return
 
