@@ -49,13 +49,17 @@ async def collect(
     last_event_id: int | None = None,
     limit: int | None = None,
 ) -> list[SSE]:
-    """Read a stream to its end (or `limit` events) and return the events."""
+    """Read a stream until the server ends it (or `limit` events) and return the events.
+
+    The server closes a run's stream after its last `complete`; a winner picked after the
+    end comes with a second one, so stopping at the first would miss it.
+    """
     headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
     out: list[SSE] = []
     async with client.stream("GET", url, headers=headers) as response:
         assert response.status_code == 200, await response.aread()
         async for item in read_sse(response):
             out.append(item)
-            if item.event == "complete" or (limit is not None and len(out) >= limit):
+            if limit is not None and len(out) >= limit:
                 break
     return out
