@@ -21,11 +21,11 @@ from pathlib import Path
 
 import structlog
 
-from app.runners import sandbox_entry, sandbox_forwarder
 from app.runners.base import AgentExit
 from app.runners.child import stream_child
-from app.runners.sandbox_argv import SandboxSpec, bwrap_options, launcher_command
-from app.runners.sandbox_limits import (
+from app.runners.local.argv import SandboxSpec, bwrap_options, launcher_command
+from app.runners.local.inside_sandbox import sandbox_entry, sandbox_forwarder
+from app.runners.local.limits import (
     LimitPlan,
     LimitValues,
     SandboxCgroup,
@@ -33,7 +33,7 @@ from app.runners.sandbox_limits import (
     limit_reason,
     rlimit_args,
 )
-from app.runners.sandbox_user import (
+from app.runners.local.user import (
     SandboxIdentity,
     group_text,
     hand_over,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.runners.local import INSTALL_HINT, LocalRunner
-from app.runners.sandbox_argv import (
+from app.runners.local.argv import (
     ENTRY_SCRIPT,
     GATEWAY_SOCKET,
     WORKSPACE,
@@ -17,10 +17,10 @@ from app.runners.sandbox_argv import (
     bwrap_options,
     launcher_command,
 )
-from app.runners.sandbox_entry import parse_rlimit
-from app.runners.sandbox_mounts import ETC_ENTRIES, host_mounts, python_paths
-from app.runners.sandbox_user import SandboxIdentity, choose_identity, hand_over, id_map
-from tests.runners.test_local_support import sandbox_settings
+from app.runners.local.inside_sandbox.sandbox_entry import parse_rlimit
+from app.runners.local.mounts import ETC_ENTRIES, host_mounts, python_paths
+from app.runners.local.user import SandboxIdentity, choose_identity, hand_over, id_map
+from tests.runners.local.test_local_support import sandbox_settings
 
 
 def spec(**overrides: object) -> SandboxSpec:

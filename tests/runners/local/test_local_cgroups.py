@@ -13,7 +13,7 @@ import pytest
 
 from app.runners.base import AgentExit
 from app.runners.child import stream_child
-from app.runners.sandbox_limits import (
+from app.runners.local.limits import (
     MIB,
     LimitMode,
     LimitValues,

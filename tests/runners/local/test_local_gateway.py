@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from app.runners import sandbox_forwarder
 from app.runners.local import LocalRunner
-from tests.runners.test_local_support import (
+from app.runners.local.inside_sandbox import sandbox_forwarder
+from tests.runners.local.test_local_support import (
     command_job,
     needs_bwrap,
     run_job,

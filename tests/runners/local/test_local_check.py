@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 from app.runners.local import LocalRunner
-from tests.runners.test_local_support import (
+from tests.runners.local.test_local_support import (
     command_job,
     needs_bwrap,
     processes_with,

@@ -20,10 +20,10 @@ from app.runners.base import VariationJob
 from app.runners.local import LocalRunner
 from app.scripted_model import create_app as scripted_app
 from tests.conftest import GIT_ID
-from tests.runners.test_local_support import needs_bwrap, result_of, run_job, sandbox_settings
+from tests.runners.local.test_local_support import needs_bwrap, result_of, run_job, sandbox_settings
 
 CLAUDE_BIN = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
-SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
+SAMPLE_REPO = Path(__file__).resolve().parents[3] / "examples" / "sample-repo"
 PROMPT = "The median test fails for lists of even length. Fix numstats."
 CHECK = "python3 -m unittest -q"
 

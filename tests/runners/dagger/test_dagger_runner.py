@@ -20,7 +20,7 @@ import pytest
 
 from app.runners.base import AgentExit, VariationJob
 from app.runners.dagger import ENGINE_HINT, INSTALL_HINT, REPO_ROOT, DaggerRunner
-from app.runners.dagger_command import (
+from app.runners.dagger.command import (
     GATEWAY_TOKEN_ENV,
     RELAY_TOKEN_ENV,
     InvocationError,

@@ -22,11 +22,11 @@ from app.config import Settings
 from app.runners.agent_launch import agent_argv, agent_env, agent_spec
 from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
 from app.runners.check_output import check_argv, collect_check
-from app.runners.sandbox_argv import SPEC_FILE
-from app.runners.sandbox_limits import MIB, LimitValues, plan_limits
-from app.runners.sandbox_mounts import host_mounts, python_paths
-from app.runners.sandbox_session import SandboxHost, run_sandboxed
-from app.runners.sandbox_user import SANDBOX_HOME, choose_identity
+from app.runners.local.argv import SPEC_FILE
+from app.runners.local.limits import MIB, LimitValues, plan_limits
+from app.runners.local.mounts import host_mounts, python_paths
+from app.runners.local.session import SandboxHost, run_sandboxed
+from app.runners.local.user import SANDBOX_HOME, choose_identity
 
 log = structlog.get_logger()
 

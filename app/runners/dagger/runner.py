@@ -22,12 +22,12 @@ import structlog
 
 from app.runners.base import AgentExit, Availability, VariationJob
 from app.runners.child import kill_group
-from app.runners.dagger_command import InvocationError, build_invocation, parse_result
-from app.runners.dagger_output import BoundedTail, read_bounded
+from app.runners.dagger.command import InvocationError, build_invocation, parse_result
+from app.runners.dagger.output import BoundedTail, read_bounded
 
 log = structlog.get_logger()
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 INSTALL_HINT = "install the Dagger CLI: https://docs.dagger.io/install"
 ENGINE_HINT = (
     "start Docker (or Podman/nerdctl/finch) so the CLI can start its engine, "

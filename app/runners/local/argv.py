@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.runners.sandbox_user import SANDBOX_HOME, SANDBOX_UID
+from app.runners.local.user import SANDBOX_HOME, SANDBOX_UID
 
 WORKSPACE = "/workspace"
 RUN_DIR = "/run/aideator"

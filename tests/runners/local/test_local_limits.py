@@ -22,7 +22,7 @@ from app.main import create_app
 from app.runners.base import AgentExit
 from app.runners.local import LocalRunner
 from tests.conftest import command_spec, wait_finished
-from tests.runners.test_local_support import (
+from tests.runners.local.test_local_support import (
     command_job,
     needs_bwrap,
     processes_with,
@@ -189,7 +189,7 @@ async def test_no_sandbox_outlives_a_killed_server(tmp_path: Path) -> None:
         import asyncio, sys
         from pathlib import Path
         from app.runners.local import LocalRunner
-        from tests.runners.test_local_support import command_job, sandbox_settings
+        from tests.runners.local.test_local_support import command_job, sandbox_settings
 
         async def main():
             runner = LocalRunner(sandbox_settings(Path({str(tmp_path)!r})))

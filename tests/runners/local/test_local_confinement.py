@@ -20,7 +20,7 @@ import pytest
 
 from app.runners.agent_launch import AGENT_SRC
 from app.runners.local import LocalRunner
-from tests.runners.test_local_support import (
+from tests.runners.local.test_local_support import (
     command_job,
     needs_bwrap,
     run_job,

@@ -1,0 +1,1 @@
+"""Scripts that run inside the sandbox with the standard library only (no `app` imports)."""
