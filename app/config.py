@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.runners.settings import RUNNER_SETTINGS, LocalSettings, RunnerSettings
+
 BackendName = Literal["local", "dagger", "process"]
 
 
@@ -180,6 +182,30 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def local_settings(self) -> LocalSettings:
+        """The bubblewrap sandbox's settings (the local backend's, and dagger's checks')."""
+        return LocalSettings(
+            memory_mb=self.sandbox_memory_mb,
+            pids_max=self.sandbox_pids_max,
+            cpus=self.sandbox_cpus,
+            tmp_mb=self.sandbox_tmp_mb,
+            limits=self.sandbox_limits,
+            cgroup_parent=self.sandbox_cgroup_parent,
+            uid=self.sandbox_uid,
+        )
+
+    @property
+    def runner_settings(self) -> RunnerSettings:
+        """The configured backend's own settings object, chosen by `backend`."""
+        sandbox = self.local_settings.model_dump()
+        fields: dict[str, dict[str, object]] = {
+            "local": sandbox,
+            "dagger": {"check_sandbox": sandbox},
+            "process": {"allow_unsandboxed": self.allow_unsandboxed, "relay": self.process_relay},
+        }
+        return RUNNER_SETTINGS.validate_python({**fields[self.backend], "backend": self.backend})
 
     @property
     def uses_scripted_model(self) -> bool:

@@ -25,10 +25,8 @@ from app.events.log import EventLog
 from app.log_config import configure_logging
 from app.model_plane import start_model_plane
 from app.repos.cache import RepoCache
-from app.runners.base import Runner
 from app.runners.registry import make_runner
 from app.runs.finalize import recover_interrupted
-from app.runs.ports import Checker
 from app.runs.supervisor import Supervisor
 
 log = structlog.get_logger()
@@ -61,7 +59,6 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         events=events,
         runner=runner,
         workspaces=workspaces,
-        checker=_checker(settings, runner),
         gateway=models.access,
     )
     services = Services(
@@ -79,16 +76,6 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
             await checkpoints
         await db.checkpoint()
         await db.dispose()
-
-
-def _checker(settings: Settings, runner: Runner) -> Checker | None:
-    """Checks run in a fresh sandbox; the dagger backend borrows the local sandbox for it."""
-    check: Checker | None = getattr(runner, "check", None)
-    if check is None and settings.backend == "dagger":
-        from app.runners.local import LocalRunner
-
-        check = LocalRunner(settings).check
-    return check
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

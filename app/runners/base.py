@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,10 +61,60 @@ class Availability:
     limits: str | None = None  # how resource limits are enforced (cgroups / rlimits / none)
 
 
+class Checker(Protocol):
+    """Runs a check command on a variation's tree, isolated from its agent."""
+
+    async def __call__(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        """Run `command` on the job's workspace."""
+        ...
+
+
+class LineDelivery(StrEnum):
+    """How an agent's lines reach the host."""
+
+    STDOUT = "stdout"  # `run` yields every line as the agent prints it
+    RELAY = "relay"  # the agent POSTs lines to the ingest endpoint; `run` yields only the exit
+
+
+class TreeLocation(StrEnum):
+    """Where the agent's working tree lives while it works."""
+
+    HOST = "host"  # `job.workspace` is the agent's tree: checks run on it as it is
+    REMOTE = "remote"  # elsewhere (a container): the host applies the final diff to check it
+
+
+class GatewayRoute(StrEnum):
+    """How the agent reaches the LLM gateway (it always shows its per-variation token)."""
+
+    UNIX_SOCKET = "unix_socket"  # `job.gateway_socket`, bound into the sandbox
+    TCP = "tcp"  # `job.gateway_url`
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the rest of the host must know about a backend; every field is required."""
+
+    lines: LineDelivery
+    tree: TreeLocation
+    gateway: GatewayRoute
+
+
 class Runner(Protocol):
-    """Runs one variation: yields raw agent stdout lines, then one AgentExit."""
+    """A runner backend: every capability is stated, none is discovered.
+
+    Runs one variation (yields raw agent lines, then one AgentExit) and checks a
+    variation's tree in isolation from its agent. The registry returns objects of this
+    type, so a backend missing a member fails `mypy` and the contract tests
+    (tests/runners/test_contract.py).
+    """
 
     name: str
+    capabilities: Capabilities
+
+    @property
+    def identity(self) -> str:
+        """What a variation's manifest records as its sandbox (backend and version)."""
+        ...
 
     async def availability(self) -> Availability:
         """Report whether this backend can run variations on this machine."""
@@ -75,4 +126,8 @@ class Runner(Protocol):
         Cancelling the iteration (task cancel / aclose) must stop the agent promptly and
         leave no process behind.
         """
+        ...
+
+    async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        """Run `command` on the variation's tree, isolated from the agent; never skipped."""
         ...

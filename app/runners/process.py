@@ -11,23 +11,37 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
-from app.config import Settings
 from app.events.protocol import parse_line
 from app.runners.agent_launch import agent_argv, agent_env
-from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
+from app.runners.base import (
+    AgentExit,
+    Availability,
+    Capabilities,
+    CheckOutcome,
+    GatewayRoute,
+    LineDelivery,
+    TreeLocation,
+    VariationJob,
+)
 from app.runners.check_output import check_argv, collect_check
 from app.runners.child import stream_child
+from app.runners.settings import ProcessSettings
 
 
 class ProcessRunner:
     """Runs each variation's agent program directly on the host."""
 
     name = "process"
+    identity = "process"  # what manifests record: no sandbox at all
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ProcessSettings) -> None:
         self._settings = settings
         # With the relay, lines reach the server over HTTP like a container agent's would.
-        self.uses_relay = settings.process_relay
+        self.capabilities = Capabilities(
+            lines=LineDelivery.RELAY if settings.relay else LineDelivery.STDOUT,
+            tree=TreeLocation.HOST,
+            gateway=GatewayRoute.TCP,
+        )
         self._path = (
             os.defpath
             if not sys.executable
@@ -54,7 +68,7 @@ class ProcessRunner:
             env = agent_env(job, home=home, path=self._path, base_url=job.gateway_url)
             last_result: dict[str, object] | None = None
             async for item in stream_child(agent_argv(), cwd=job.workspace, env=env):
-                if not self.uses_relay:
+                if self.capabilities.lines is LineDelivery.STDOUT:
                     yield item
                 elif isinstance(item, AgentExit):
                     yield replace(item, final_result=last_result)

@@ -1,21 +1,38 @@
-"""Picks the runner backend named in the settings (imported lazily)."""
+"""Builds the configured runner backend, ready to use (its checker included).
+
+Each backend is imported lazily, so a server never loads the code of backends it does not
+use. Adding a backend: a package under app/runners/, its settings object in
+app/runners/settings.py, and one branch here (see docs/runners.md).
+"""
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from app.config import Settings
 from app.runners.base import Runner
+from app.runners.settings import DaggerSettings, LocalSettings, ProcessSettings, RunnerSettings
 
 
 def make_runner(settings: Settings) -> Runner:
-    """The configured backend."""
-    if settings.backend == "process":
+    """The backend the settings name."""
+    return runner_for(settings.runner_settings)
+
+
+def runner_for(config: RunnerSettings) -> Runner:
+    """The backend a settings object describes."""
+    if isinstance(config, LocalSettings):
+        from app.runners.local import LocalRunner
+
+        return LocalRunner(config)
+    if isinstance(config, DaggerSettings):
+        from app.runners.dagger import DaggerRunner
+        from app.runners.local import LocalRunner
+
+        checks = LocalRunner(config.check_sandbox)
+        return DaggerRunner(checker=checks.check, dagger_bin=config.dagger_bin)
+    if isinstance(config, ProcessSettings):
         from app.runners.process import ProcessRunner
 
-        return ProcessRunner(settings)
-    if settings.backend == "dagger":
-        from app.runners.dagger import DaggerRunner
-
-        return DaggerRunner()
-    from app.runners.local import LocalRunner
-
-    return LocalRunner(settings)
+        return ProcessRunner(config)
+    assert_never(config)  # mypy fails here when a settings type has no branch

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from app.runners.base import CheckOutcome, VariationJob
+from app.runners.base import Checker, CheckOutcome
 
 __all__ = ["CheckOutcome", "Checker", "Gatekeeper", "ModelAccess", "Workspaces"]
 
@@ -57,12 +57,4 @@ class Gatekeeper(Protocol):
 
     def close_run(self, run_id: str) -> None:
         """Forget the run."""
-        ...
-
-
-class Checker(Protocol):
-    """Runs a run's check command on a variation's tree, isolated from the agent."""
-
-    async def __call__(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
-        """Run `command` on the job's workspace."""
         ...

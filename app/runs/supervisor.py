@@ -13,10 +13,10 @@ from app.db import Database
 from app.errors import AppError, BackendUnavailable
 from app.events.log import EventLog, event_row
 from app.models import Run, Variation, utcnow
-from app.runners.base import Runner, VariationJob
+from app.runners.base import GatewayRoute, LineDelivery, Runner, TreeLocation, VariationJob
 from app.runs import finalize
 from app.runs import repository as repo
-from app.runs.ports import Checker, Gatekeeper, Workspaces
+from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.relay import new_relay_token, relay_path
 from app.runs.variation import mark_running, run_variation
 
@@ -35,7 +35,6 @@ class Supervisor:
         events: EventLog,
         runner: Runner,
         workspaces: Workspaces,
-        checker: Checker | None = None,
         gateway: Gatekeeper | None = None,
     ) -> None:
         self._settings = settings
@@ -43,7 +42,6 @@ class Supervisor:
         self._events = events
         self._runner = runner
         self._workspaces = workspaces
-        self._checker = checker
         self._gateway = gateway
         self._slots = asyncio.Semaphore(settings.max_concurrent_variations)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -194,7 +192,8 @@ class Supervisor:
         )
         access = None if self._gateway is None else self._gateway.access_for(run.id, vid)
         relay_url = relay_token = None
-        if getattr(self._runner, "uses_relay", False):
+        can = self._runner.capabilities
+        if can.lines is LineDelivery.RELAY:
             relay_token, digest = new_relay_token()
             await self._events.write(
                 statements=[repo.set_variation(run.id, vid, relay_token_sha256=digest)]
@@ -211,8 +210,14 @@ class Supervisor:
             ref=run.ref,
             timeout_seconds=run.timeout_seconds,
             env=dict(variation.spec.get("env") or {}),
-            gateway_socket=None if access is None else access.socket,
-            gateway_url=None if access is None else access.url,
+            gateway_socket=(
+                access.socket
+                if access is not None and can.gateway is GatewayRoute.UNIX_SOCKET
+                else None
+            ),
+            gateway_url=(
+                access.url if access is not None and can.gateway is GatewayRoute.TCP else None
+            ),
             gateway_token=None if access is None else access.token,
             relay_url=relay_url,
             relay_token=relay_token,
@@ -223,14 +228,11 @@ class Supervisor:
             await run_variation(
                 events=self._events,
                 runner=self._runner,
-                checker=self._checker,
                 job=job,
                 check_command=run.check_command,
                 check_timeout=self._settings.check_timeout_seconds,
                 apply_diff=(
-                    self._workspaces.apply_patch
-                    if getattr(self._runner, "remote_tree", False)
-                    else None
+                    self._workspaces.apply_patch if can.tree is TreeLocation.REMOTE else None
                 ),
             )
         finally:

@@ -18,7 +18,7 @@ from app.events.protocol import AgentLine, parse_line
 from app.models import utcnow
 from app.runners.base import AgentExit, Runner, VariationJob
 from app.runs import repository as repo
-from app.runs.ports import Checker, CheckOutcome
+from app.runs.ports import CheckOutcome
 
 log = structlog.get_logger()
 
@@ -103,13 +103,13 @@ def _without_diff(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def run_check(
-    checker: Checker | None, job: VariationJob, command: str | None, timeout: float
+    runner: Runner, job: VariationJob, command: str | None, timeout: float
 ) -> CheckOutcome | None:
-    """Run the check command unless there is none or no tree to check."""
-    if not command or checker is None:
+    """Run the check command through the backend, unless the run has none."""
+    if not command:
         return None
     try:
-        return await checker(job, command, timeout)
+        return await runner.check(job, command, timeout)
     except Exception as exc:  # a broken check is the variation's failure, not the server's
         log.warning("check.failed_to_run", error=str(exc))
         return CheckOutcome(exit_code=None, duration_seconds=0.0, output_tail=str(exc))
@@ -213,7 +213,6 @@ async def run_variation(
     *,
     events: EventLog,
     runner: Runner,
-    checker: Checker | None,
     job: VariationJob,
     check_command: str | None,
     check_timeout: float,
@@ -241,6 +240,6 @@ async def run_variation(
             except AppError as exc:
                 outcome.check = CheckOutcome(None, 0.0, f"could not apply the diff: {exc}")
         if outcome.check is None:
-            outcome.check = await run_check(checker, job, check_command, check_timeout)
-    await record_outcome(events, job, outcome, getattr(runner, "identity", runner.name))
+            outcome.check = await run_check(runner, job, check_command, check_timeout)
+    await record_outcome(events, job, outcome, runner.identity)
     return outcome

@@ -10,7 +10,17 @@ from typing import Any
 import httpx
 
 from app.config import Settings
-from app.runners.base import AgentExit, Availability, VariationJob
+from app.runners.base import (
+    AgentExit,
+    Availability,
+    Capabilities,
+    Checker,
+    CheckOutcome,
+    GatewayRoute,
+    LineDelivery,
+    TreeLocation,
+    VariationJob,
+)
 from tests.conftest import wait_finished
 
 PATCH_CMD = "echo 'print(1)' > added.py && sed -i s/hello/patched/ README.md"
@@ -35,10 +45,14 @@ class RemoteTreeStandIn:
     """Stands in for a backend whose agent works elsewhere and returns only its result."""
 
     name = "remote-stand-in"
-    remote_tree = True
+    identity = "remote stand-in"
+    capabilities = Capabilities(
+        lines=LineDelivery.STDOUT, tree=TreeLocation.REMOTE, gateway=GatewayRoute.TCP
+    )
 
-    def __init__(self, diff: str) -> None:
+    def __init__(self, diff: str, checker: Checker) -> None:
         self.diff = diff
+        self._checker = checker
         self.workspaces: list[Path] = []
 
     async def availability(self) -> Availability:
@@ -53,20 +67,21 @@ class RemoteTreeStandIn:
             final_result={"exit_code": 0, "diff": self.diff, "diff_stats": stats},
         )
 
+    async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        return await self._checker(job, command, timeout)
+
 
 async def test_diff_applied_before_the_check(
     make_settings: Callable[..., Settings], git_repo: Path
 ) -> None:
     from app.main import create_app
-    from app.runners.process import ProcessRunner
 
-    stand_in = RemoteTreeStandIn(_diff_of(git_repo))
     app = create_app(make_settings())
     async with app.router.lifespan_context(app):
         services = app.state.services
-        checker = ProcessRunner(services.settings).check
+        # The configured (process) backend checks the host's copy of the tree.
+        stand_in = RemoteTreeStandIn(_diff_of(git_repo), services.runner.check)
         services.supervisor._runner = stand_in  # the backend under test
-        services.supervisor._checker = checker
         services.runner = stand_in
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

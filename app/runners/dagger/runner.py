@@ -20,7 +20,17 @@ from pathlib import Path
 
 import structlog
 
-from app.runners.base import AgentExit, Availability, VariationJob
+from app.runners.base import (
+    AgentExit,
+    Availability,
+    Capabilities,
+    Checker,
+    CheckOutcome,
+    GatewayRoute,
+    LineDelivery,
+    TreeLocation,
+    VariationJob,
+)
 from app.runners.child import kill_group
 from app.runners.dagger.command import InvocationError, build_invocation, parse_result
 from app.runners.dagger.output import BoundedTail, read_bounded
@@ -74,18 +84,26 @@ class DaggerRunner:
     """Runs each variation through the Dagger CLI and the repository's Dagger module."""
 
     name = "dagger"
-    uses_relay = True  # `dagger call` prints only at the end: live lines come by the relay
-    remote_tree = True  # the agent's tree stays in Dagger; the host applies its diff to check
+    identity = "dagger"
+    capabilities = Capabilities(
+        # `dagger call` prints only at the end: live lines come by the relay.
+        lines=LineDelivery.RELAY,
+        # The agent's tree stays in Dagger; the host applies its diff to check it.
+        tree=TreeLocation.REMOTE,
+        gateway=GatewayRoute.TCP,
+    )
 
     def __init__(
         self,
         *,
+        checker: Checker | None = None,
         dagger_bin: str = "dagger",
         module: str | Path | None = None,
         grace_seconds: float = 3.0,
         availability_ttl: float = 30.0,
         probe_timeout: float = 20.0,
     ) -> None:
+        self._checker = checker  # checks run on the host's copy of the tree (a local sandbox)
         self._dagger_bin = dagger_bin
         self._module = str(module if module is not None else REPO_ROOT)
         self._grace = grace_seconds
@@ -240,6 +258,14 @@ class DaggerRunner:
             final_result=result,
             debug_log=debug_log,
         )
+
+    async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
+        """Check the host's copy of the variation's tree with the checker given at build."""
+        if self._checker is None:
+            return CheckOutcome(
+                None, 0.0, "this dagger runner has no check sandbox (build it with make_runner)"
+            )
+        return await self._checker(job, command, timeout)
 
     async def _stop(self, proc: asyncio.subprocess.Process) -> None:
         """SIGTERM the CLI's process group, SIGKILL it after the grace period."""

@@ -18,15 +18,24 @@ from pathlib import Path
 
 import structlog
 
-from app.config import Settings
 from app.runners.agent_launch import agent_argv, agent_env, agent_spec
-from app.runners.base import AgentExit, Availability, CheckOutcome, VariationJob
+from app.runners.base import (
+    AgentExit,
+    Availability,
+    Capabilities,
+    CheckOutcome,
+    GatewayRoute,
+    LineDelivery,
+    TreeLocation,
+    VariationJob,
+)
 from app.runners.check_output import check_argv, collect_check
 from app.runners.local.argv import SPEC_FILE
 from app.runners.local.limits import MIB, LimitValues, plan_limits
 from app.runners.local.mounts import host_mounts, python_paths
 from app.runners.local.session import SandboxHost, run_sandboxed
 from app.runners.local.user import SANDBOX_HOME, choose_identity
+from app.runners.settings import LocalSettings
 
 log = structlog.get_logger()
 
@@ -46,8 +55,11 @@ class LocalRunner:
     """Runs each variation's agent program, and each check, in a fresh bubblewrap sandbox."""
 
     name = "local"
+    capabilities = Capabilities(
+        lines=LineDelivery.STDOUT, tree=TreeLocation.HOST, gateway=GatewayRoute.UNIX_SOCKET
+    )
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LocalSettings) -> None:
         self._settings = settings
         self._host: SandboxHost | None = None
         self._host_lock = asyncio.Lock()
@@ -75,14 +87,12 @@ class LocalRunner:
             bwrap=bwrap,
             python=sys.executable,
             host_mounts=host_mounts(python_paths()),
-            identity=choose_identity(settings.sandbox_uid),
-            plan=plan_limits(wanted=settings.sandbox_limits, parent=settings.sandbox_cgroup_parent),
+            identity=choose_identity(settings.uid),
+            plan=plan_limits(wanted=settings.limits, parent=settings.cgroup_parent),
             values=LimitValues(
-                memory_mb=settings.sandbox_memory_mb,
-                pids_max=settings.sandbox_pids_max,
-                cpus=settings.sandbox_cpus,
+                memory_mb=settings.memory_mb, pids_max=settings.pids_max, cpus=settings.cpus
             ),
-            tmp_size_bytes=settings.sandbox_tmp_mb * MIB,
+            tmp_size_bytes=settings.tmp_mb * MIB,
         )
 
     async def availability(self) -> Availability:
@@ -110,7 +120,7 @@ class LocalRunner:
                 f"rlimits (RLIMIT_DATA {values.memory_mb} MB and RLIMIT_CPU "
                 f"{values.cpus:g} x timeout s per process, RLIMIT_NPROC {values.pids_max})"
             )
-        if self._settings.sandbox_limits == "cgroups" and plan.mode != "cgroups":
+        if self._settings.limits == "cgroups" and plan.mode != "cgroups":
             return Availability(
                 ok=False,
                 detail=f"cgroup limits required but unavailable: {plan.detail}",

@@ -173,7 +173,7 @@ async def test_missing_bwrap_is_reported_with_the_fix(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert shutil.which("bwrap") is None
-    available = await LocalRunner(sandbox_settings(tmp_path)).availability()
+    available = await LocalRunner(sandbox_settings(tmp_path).local_settings).availability()
     assert not available.ok
     assert available.hint == INSTALL_HINT == "install bubblewrap: apt-get install bubblewrap"
 
@@ -181,10 +181,12 @@ async def test_missing_bwrap_is_reported_with_the_fix(
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing")
 async def test_availability_probes_a_real_sandbox(tmp_path: Path) -> None:
     available = await LocalRunner(
-        sandbox_settings(tmp_path, sandbox_limits="rlimits")
+        sandbox_settings(tmp_path, sandbox_limits="rlimits").local_settings
     ).availability()
     assert available.ok, available
     assert available.limits is not None and available.limits.startswith("rlimits")
-    refused = await LocalRunner(sandbox_settings(tmp_path, sandbox_limits="cgroups")).availability()
+    refused = await LocalRunner(
+        sandbox_settings(tmp_path, sandbox_limits="cgroups").local_settings
+    ).availability()
     if not refused.ok:  # this machine has no delegated cgroup v2 controllers
         assert "cgroup" in refused.detail

@@ -21,7 +21,7 @@ pytestmark = needs_bwrap
 
 async def test_check_sees_the_tree_but_not_the_agents_sandbox(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     agent = "echo private > /tmp/note; echo change > new.txt; sleep 30 & echo done"
     job = command_job(tree, sha, agent, gateway_token="tok", gateway_socket=None)
     _, final = await run_job(runner, job)
@@ -46,7 +46,7 @@ async def test_check_sees_the_tree_but_not_the_agents_sandbox(tmp_path: Path) ->
 
 async def test_check_reports_status_and_merged_output(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     check = await runner.check(
         command_job(tree, sha, "true"), "echo out; echo err >&2; exit 3", timeout=30
     )
@@ -58,7 +58,7 @@ async def test_check_reports_status_and_merged_output(tmp_path: Path) -> None:
 async def test_check_timeout_kills_the_check(tmp_path: Path) -> None:
     marker = f"check-{uuid.uuid4().hex}"
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     started = time.monotonic()
     check = await runner.check(
         command_job(tree, sha, "true"), f"sleep 300 # {marker}\nsleep 300", timeout=1.5

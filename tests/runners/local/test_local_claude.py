@@ -98,7 +98,7 @@ async def test_claude_code_fixes_the_sample_repo_inside_the_sandbox(
         gateway_socket=gw.socket_path,
         gateway_token=gw.issue_token("run-cc", 0),
     )
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     before = await runner.check(job, CHECK, timeout=60)
     assert before.exit_code != 0, before.output_tail  # the bug is there to be fixed
 

@@ -183,7 +183,7 @@ async def test_hostile_agent_cannot_leave_its_sandbox(
         ["python3", "-c", HOSTILE, json.dumps(args)],
     )
 
-    lines, final = await run_job(LocalRunner(settings), job)
+    lines, final = await run_job(LocalRunner(settings.local_settings), job)
 
     attempts = _attempts(stdout_texts(lines))
     assert final.exit_code == 0, final
@@ -220,7 +220,7 @@ async def test_sandbox_runs_as_an_unprivileged_user(tmp_path: Path) -> None:
         "id -u; id -g; grep -E '^(CapEff|CapBnd|NoNewPrivs|Groups):' /proc/self/status; hostname"
     )
     lines, final = await run_job(
-        LocalRunner(sandbox_settings(tmp_path)), command_job(tree, sha, script)
+        LocalRunner(sandbox_settings(tmp_path).local_settings), command_job(tree, sha, script)
     )
     out = stdout_texts(lines)
     assert final.exit_code == 0

@@ -110,7 +110,7 @@ async def test_agent_reaches_the_gateway_socket_through_the_forwarder(
         ["python3", "-c", CLIENT],
     )
 
-    lines, final = await run_job(LocalRunner(sandbox_settings(tmp_path)), job)
+    lines, final = await run_job(LocalRunner(sandbox_settings(tmp_path).local_settings), job)
 
     out = stdout_texts(lines)
     assert final.exit_code == 0, final
@@ -125,7 +125,7 @@ async def test_without_a_gateway_there_is_no_base_url(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
     script = 'echo "url=${ANTHROPIC_BASE_URL:-none} key=${ANTHROPIC_API_KEY:-none}"'
     lines, final = await run_job(
-        LocalRunner(sandbox_settings(tmp_path)), command_job(tree, sha, script)
+        LocalRunner(sandbox_settings(tmp_path).local_settings), command_job(tree, sha, script)
     )
     assert final.exit_code == 0
     assert stdout_texts(lines) == ["url=none key=none"]
@@ -166,7 +166,7 @@ async def test_a_sandbox_that_cannot_start_says_why(tmp_path: Path) -> None:
     job = command_job(
         tree, sha, "echo never", gateway_socket=tmp_path / "missing.sock", gateway_token=TOKEN
     )
-    lines, final = await run_job(LocalRunner(sandbox_settings(tmp_path)), job)
+    lines, final = await run_job(LocalRunner(sandbox_settings(tmp_path).local_settings), job)
     assert lines == []
     assert final.error is not None and final.error.startswith("sandbox failed to start: ")
     assert "missing.sock" in final.error

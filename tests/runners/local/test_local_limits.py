@@ -114,7 +114,7 @@ async def test_each_limit_ends_only_its_own_variation(
 
 async def test_memory_hog_is_stopped_by_the_memory_limit(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path, sandbox_memory_mb=MEMORY_MB))
+    runner = LocalRunner(sandbox_settings(tmp_path, sandbox_memory_mb=MEMORY_MB).local_settings)
     job = with_command(command_job(tree, sha, ""), ["python3", "-c", MEMORY_HOG])
     async with asyncio.timeout(60):
         items = [item async for item in runner.run(job)]
@@ -127,7 +127,7 @@ async def test_memory_hog_is_stopped_by_the_memory_limit(tmp_path: Path) -> None
 
 async def test_process_limit_caps_forks_and_is_named(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path, sandbox_pids_max=PIDS_MAX))
+    runner = LocalRunner(sandbox_settings(tmp_path, sandbox_pids_max=PIDS_MAX).local_settings)
     forker = textwrap.dedent(
         f"""
         import os, sys, time
@@ -159,7 +159,7 @@ async def test_process_limit_caps_forks_and_is_named(tmp_path: Path) -> None:
 async def test_cancelling_a_run_kills_everything_promptly(tmp_path: Path) -> None:
     marker = f"cancel-{uuid.uuid4().hex}"
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     job = command_job(
         tree, sha, "sleep 1000 & (sleep 1000 &) ; echo up; sleep 1000", env={"TEST_MARKER": marker}
     )
@@ -192,7 +192,7 @@ async def test_no_sandbox_outlives_a_killed_server(tmp_path: Path) -> None:
         from tests.runners.local.test_local_support import command_job, sandbox_settings
 
         async def main():
-            runner = LocalRunner(sandbox_settings(Path({str(tmp_path)!r})))
+            runner = LocalRunner(sandbox_settings(Path({str(tmp_path)!r})).local_settings)
             job = command_job(Path({str(tree)!r}), {sha!r}, "echo up; sleep 1000",
                               env={{"TEST_MARKER": {marker!r}}})
             async for item in runner.run(job):
