@@ -169,6 +169,11 @@ class RunSummary(BaseModel):
     error: str | None
     variation_count: int
     cost_usd: float
+    check_command: str | None = Field(
+        description="Run on each variation's tree; without one the ranking is by diff, cost "
+        "and time only."
+    )
+    passed_count: int = Field(description="Variations whose check command passed.")
     scripted_model: bool
     winner_policy: str
     winning_variation_id: int | None
@@ -182,7 +187,6 @@ class RunSummary(BaseModel):
 class RunRead(RunSummary):
     """A run with its variations."""
 
-    check_command: str | None
     budget_usd: float | None
     timeout_seconds: float
     variations: list[VariationRead]

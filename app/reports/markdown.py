@@ -18,6 +18,17 @@ _OUTCOME = {
 }
 
 
+NO_CHECK_NOTE = (
+    "> ⚠️ **No check command**: nothing tested the variations, so the ranking is by diff, "
+    "cost and time only."
+)
+
+
+def first_line(text: str | None) -> str:
+    """The first non-blank line of an error message (the cause, not its traceback)."""
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+
+
 def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
 
@@ -25,6 +36,8 @@ def _cell(value: Any) -> str:
 def _check(v: Mapping[str, Any]) -> str:
     check = v["check"]
     if check is None:
+        if v["rank"] is None and v["error"]:
+            return f"not run: {_cell(first_line(v['error']))}"
         return "-"
     return "✅ passed" if check["passed"] else f"❌ failed ({check['exit_code']})"
 
@@ -103,8 +116,12 @@ def render_markdown(report: Mapping[str, Any], winner_patch: str | None = None) 
         "",
         f"Repository `{_cell(repo['url'])}` at `{sha}` · outcome: {_OUTCOME[report['outcome']]}",
     ]
+    if run["error"]:
+        lines += ["", f"**Run error:** {_cell(first_line(run['error']))}"]
     if report["check_command"]:
         lines.append(f"Check: `{_cell(report['check_command'])}` (exit 0 = passed)")
+    else:
+        lines += ["", NO_CHECK_NOTE]
     lines += ["", _HEADER, _ALIGN]
     lines += [_row(v, winner_id) for v in sorted(report["variations"], key=_order)]
     lines += [

@@ -129,15 +129,18 @@ def _network_url(url: str, scheme: str, *, allow_local: bool) -> CheckedRepoUrl:
     )
 
 
+_LOCAL_HINT = "use an https:// URL, or start the server with AIDEATOR_ALLOW_LOCAL_REPOS=true"
+
+
 def _local_path(url: str, *, allow_local: bool) -> CheckedRepoUrl:
     if not allow_local:
-        raise _refuse("local paths are not accepted; use an https:// URL")
+        raise _refuse(f"local paths are not accepted by this server ({_LOCAL_HINT})")
     return CheckedRepoUrl(url=os.path.abspath(url), kind="path")
 
 
 def _file_url(url: str, *, allow_local: bool) -> CheckedRepoUrl:
     if not allow_local:
-        raise _refuse("file:// URLs are not accepted; use an https:// URL")
+        raise _refuse(f"file:// URLs are not accepted by this server ({_LOCAL_HINT})")
     if "?" in url or "#" in url:
         raise _refuse("query strings and fragments are not accepted in repo_url")
     parts = urlsplit(url)

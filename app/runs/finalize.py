@@ -50,6 +50,7 @@ def outcome_of(v: Variation) -> Outcome:
         diff_files=v.files_changed or 0,
         cost_usd=v.cost_usd,
         duration_seconds=v.duration_seconds,
+        has_result=v.files_changed is not None,
     )
 
 

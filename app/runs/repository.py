@@ -6,7 +6,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.sql import Executable, Update
 
 from app.db import Database
@@ -69,18 +69,21 @@ def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
 
 async def list_runs(
     db: Database, *, status: str | None, limit: int, before: tuple[datetime, str] | None
-) -> list[tuple[Run, int, float]]:
-    """Runs newest first with (variation count, total cost)."""
+) -> list[tuple[Run, int, float, int]]:
+    """Runs newest first with (variation count, total cost, variations whose check passed)."""
     counts = (
         select(
             VARIATIONS.c.run_id,
             func.count().label("n"),
             func.coalesce(func.sum(VARIATIONS.c.cost_usd), 0.0).label("cost"),
+            func.coalesce(func.sum(case((VARIATIONS.c.check_exit_code == 0, 1), else_=0)), 0).label(
+                "passed"
+            ),
         )
         .group_by(VARIATIONS.c.run_id)
         .subquery()
     )
-    query = select(RUNS, counts.c.n, counts.c.cost).join(
+    query = select(RUNS, counts.c.n, counts.c.cost, counts.c.passed).join(
         counts, counts.c.run_id == RUNS.c.id, isouter=True
     )
     if status:
@@ -96,8 +99,8 @@ async def list_runs(
     out = []
     for row in rows:
         mapping = dict(row._mapping)
-        n, cost = mapping.pop("n"), mapping.pop("cost")
-        out.append((Run.model_validate(mapping), int(n or 0), float(cost or 0.0)))
+        n, cost, passed = mapping.pop("n"), mapping.pop("cost"), mapping.pop("passed")
+        out.append((Run.model_validate(mapping), int(n or 0), float(cost or 0.0), int(passed or 0)))
     return out
 
 

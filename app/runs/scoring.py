@@ -25,6 +25,7 @@ class Outcome:
     diff_files: int
     cost_usd: float
     duration_seconds: float | None
+    has_result: bool = True  # False: it failed before its agent reported (e.g. no clone)
 
 
 def sort_key(o: Outcome) -> tuple[bool, bool, float, float, int]:
@@ -39,8 +40,14 @@ def sort_key(o: Outcome) -> tuple[bool, bool, float, float, int]:
 
 
 def rank(outcomes: list[Outcome]) -> list[Outcome]:
-    """Scored outcomes best first (cancelled/interrupted ones are not scored)."""
-    return sorted((o for o in outcomes if o.status in SCORED_STATUSES), key=sort_key)
+    """Scored outcomes best first.
+
+    Cancelled and interrupted variations are not scored, nor are those that failed before
+    their agent reported a result: there is nothing to judge, so they get no rank.
+    """
+    return sorted(
+        (o for o in outcomes if o.status in SCORED_STATUSES and o.has_result), key=sort_key
+    )
 
 
 def qualifies(o: Outcome) -> bool:

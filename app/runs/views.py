@@ -50,7 +50,7 @@ def variation_read(v: Variation) -> VariationRead:
     )
 
 
-def _summary_fields(run: Run, count: int, cost: float) -> dict[str, object]:
+def _summary_fields(run: Run, count: int, cost: float, passed: int) -> dict[str, object]:
     return {
         "id": run.id,
         "repo_url": run.repo_url,
@@ -62,6 +62,8 @@ def _summary_fields(run: Run, count: int, cost: float) -> dict[str, object]:
         "error": run.error,
         "variation_count": count,
         "cost_usd": round(cost, 6),
+        "check_command": run.check_command,
+        "passed_count": passed,
         "scripted_model": run.scripted_model,
         "winner_policy": run.winner_policy,
         "winning_variation_id": run.winning_variation_id,
@@ -73,18 +75,18 @@ def _summary_fields(run: Run, count: int, cost: float) -> dict[str, object]:
     }
 
 
-def run_summary(run: Run, count: int, cost: float) -> RunSummary:
+def run_summary(run: Run, count: int, cost: float, passed: int) -> RunSummary:
     """The list view of a run."""
-    return RunSummary.model_validate(_summary_fields(run, count, cost))
+    return RunSummary.model_validate(_summary_fields(run, count, cost, passed))
 
 
 def run_read(run: Run, variations: list[Variation]) -> RunRead:
     """The full view of a run."""
-    fields = _summary_fields(run, len(variations), sum(v.cost_usd for v in variations))
+    passed = sum(1 for v in variations if v.check_exit_code == 0)
+    fields = _summary_fields(run, len(variations), sum(v.cost_usd for v in variations), passed)
     return RunRead.model_validate(
         fields
         | {
-            "check_command": run.check_command,
             "budget_usd": run.budget_usd,
             "timeout_seconds": run.timeout_seconds,
             "variations": [variation_read(v) for v in variations],

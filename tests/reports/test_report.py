@@ -69,6 +69,7 @@ def _run(variations: list[dict[str, Any]], **over: Any) -> RunRead:
         "started_at": NOW,
         "finished_at": NOW,
         "check_command": "make test",
+        "passed_count": 0,
         "budget_usd": None,
         "timeout_seconds": 900.0,
         "variations": variations,
@@ -172,3 +173,28 @@ def test_write_report_directory(tmp_path: Path) -> None:
     assert json.loads((out / "variation-0.jsonl").read_text()) == {"type": "log", "text": "hi"}
     assert json.loads((out / "report.json").read_text()) == report
     assert "Winner: variation 1" in (out / "report.md").read_text()
+
+
+def test_markdown_names_the_cause_of_a_failure_before_any_result() -> None:
+    cause = "clone of https://example.com/r.git failed: fatal: repository not found\nmore"
+    never_ran = [
+        _variation(v, status="failed", exit_code=None, check=None, diff_stats=None, error=cause)
+        | {"score": None, "score_parts": {}}
+        for v in range(2)
+    ]
+    run = _run(never_ran, status="failed", error=cause, base_sha=None)
+    md = render_markdown(build_report(run))
+    assert (
+        "**Run error:** clone of https://example.com/r.git failed: fatal: repository not found"
+        in md
+    )
+    assert "more" not in md.split("**Run error:**")[1].splitlines()[0]
+    rows = [line for line in md.splitlines() if line.startswith("|  | - |")]
+    assert len(rows) == 2 and all("not run: clone of" in row for row in rows)
+
+
+def test_markdown_says_when_no_check_ran() -> None:
+    with_check = render_markdown(build_report(_run([_variation(0)])))
+    without = render_markdown(build_report(_run([_variation(0)], check_command=None)))
+    assert "No check command" not in with_check
+    assert "ranking is by diff, cost and time only" in without

@@ -62,8 +62,8 @@ REFUSED_ALWAYS = [
 # Refused by default, for these reasons; the local development mode allows them.
 REFUSED_BY_DEFAULT = [
     ("http://github.com/owner/repo.git", "http://"),
-    ("file:///srv/git/repo.git", "file://"),
-    ("/srv/git/repo.git", "local path"),
+    ("file:///srv/git/repo.git", "AIDEATOR_ALLOW_LOCAL_REPOS"),
+    ("/srv/git/repo.git", "AIDEATOR_ALLOW_LOCAL_REPOS"),
     ("./repo", "local path"),
     ("repo", "local path"),
     ("https://127.0.0.1/owner/repo", "loopback"),

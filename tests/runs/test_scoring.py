@@ -233,3 +233,13 @@ async def test_manual_policy_records_no_winner(client: httpx.AsyncClient, git_re
     run = await wait_finished(client, res.json()["run_id"])
     assert run["winner_policy"] == "manual" and run["winning_variation_id"] is None
     assert run["variations"][0]["score"] == 3.0
+
+
+def test_failures_before_any_result_are_not_ranked() -> None:
+    field = [
+        Outcome(0, "failed", None, 0, 0.0, None, has_result=False),
+        outcome(1, check=False),
+        outcome(2, status="failed", files=0),
+    ]
+    assert ids(rank(field)) == [1, 2]
+    assert choose_winner([field[0]]) is None
