@@ -12,6 +12,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app import schema
 from app.api import health, ingest, preferences, runs, stream
 from app.api.access import AccessPolicy, require_api_key
 from app.api.deps import Services
@@ -36,7 +37,11 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]:
     db = Database(settings.database_url)
-    await db.create_all()
+    try:
+        await schema.prepare(db, auto_upgrade=db.is_sqlite)
+    except BaseException:
+        await db.dispose()
+        raise
     hub = EventHub(db)
     events = EventLog(
         db,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from tests.postgres_server import PostgresServer, wait_ready
 
 GIT_ID = ["-c", "user.email=test@example.invalid", "-c", "user.name=test"]
 
@@ -32,6 +33,26 @@ def make_git_repo(root: Path, files: dict[str, str]) -> Path:
 def git_repo(tmp_path: Path) -> Path:
     """A tiny committed repository."""
     return make_git_repo(tmp_path / "repo", {"README.md": "hello\n", "src/a.txt": "a\n"})
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole test session (started on first use)."""
+    server = PostgresServer().start()
+    wait_ready(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database at the head schema, on each store: SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return await server.new_database()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from app.cli.commands_db import db_app
 from app.cli.commands_demo import demo
 from app.cli.commands_export import export_preferences
 from app.cli.commands_run import compare, run
@@ -50,6 +51,7 @@ app.add_typer(runs_app)
 app.command()(serve)
 app.command()(demo)
 app.command("export-preferences")(export_preferences)
+app.add_typer(db_app)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
