@@ -7,18 +7,26 @@ FAKE_DAGGER_MODE says:
   no-result    print an error on stderr, exit 1
   sleep        start a grandchild in the same process group, then sleep forever
   stubborn     ignore SIGTERM, start a grandchild that ignores it too, then sleep forever
+  agent        act like the module's `stream-agent ... result`: run the real agent program
+               on a private clone of --source, relay its lines to --relay, print its result
+               (used by the backend contract tests, tests/runners/test_contract.py)
 `version` prints a version line (FAKE_DAGGER_VERSION) like `dagger version` does.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+AGENT_SRC = Path(__file__).resolve().parents[3] / "agent_image" / "src"
 
 RESULT = {
     "exit_code": 0,
@@ -45,6 +53,65 @@ def _sleep_forever() -> None:
         time.sleep(60)
 
 
+def _flags(argv: list[str]) -> dict[str, list[str]]:
+    """`--name=value` flags; list flags (repeated, CSV-quoted) keep every value."""
+    flags: dict[str, list[str]] = {}
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if sep and name.startswith("--"):
+            flags.setdefault(name[2:], []).append(value)
+    return flags
+
+
+def _agent_like_the_module(flags: dict[str, list[str]]) -> int:
+    """What `stream-agent` does in the engine, minus the container: clone, run, relay, return."""
+    one = {name: values[-1] for name, values in flags.items()}
+    work = Path(tempfile.mkdtemp(prefix="fake-dagger-")) / "workspace"
+    source = one["source"]
+    base_sha = subprocess.run(
+        ["git", "-C", source, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    subprocess.run(["git", "clone", "-q", "--no-checkout", source, str(work)], check=True)
+    subprocess.run(["git", "-C", str(work), "checkout", "-q", "--detach", base_sha], check=True)
+    spec = {
+        "agent": one.get("agent", "claude-code"),
+        "command": [next(csv.reader([v]))[0] for v in flags.get("command", [])],
+        "prompt": one["prompt"],
+        "base_sha": base_sha,
+        "run_id": one["run-id"],
+        "variation_id": int(one["variation-id"]),
+    }
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(work.parent),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(AGENT_SRC),
+        "PYTHONUNBUFFERED": "1",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "AIDEATOR_SPEC": json.dumps(spec),
+    }
+    if "relay" in one:
+        env["RELAY_URL"] = one["relay"].replace("tcp://", "http://") + one.get("relay-path", "")
+        env["RELAY_TOKEN"] = os.environ[one["relay-token"].removeprefix("env://")]
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "aideator_agent"], cwd=work, env=env, stdout=subprocess.PIPE
+    )
+    _record({"agent": agent.pid})
+    assert agent.stdout is not None
+    result: dict[str, object] | None = None
+    for raw in agent.stdout:  # the engine prints nothing until the end; lines go by the relay
+        line = json.loads(raw) if raw.startswith(b"{") else {}
+        if line.get("type") == "result":
+            result = line.get("data")
+    agent.wait()
+    shutil.rmtree(work.parent, ignore_errors=True)
+    if result is None:
+        print("Error: the agent printed no result", file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(result))
+    return 0
+
+
 def main() -> int:
     """Act like the dagger CLI in the way FAKE_DAGGER_MODE asks."""
     if sys.argv[1:] == ["version"]:
@@ -59,6 +126,8 @@ def main() -> int:
         result = dict(RESULT, exit_code=3 if mode == "agent-failed" else 0)
         sys.stdout.write(json.dumps(result))
         return 0
+    if mode == "agent":
+        return _agent_like_the_module(_flags(sys.argv[1:]))
     if mode == "no-result":
         _record({})
         print("Error: engine exploded", file=sys.stderr)
