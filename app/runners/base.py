@@ -28,6 +28,7 @@ class VariationJob:
     gateway_token: str | None = None  # per-variation placeholder key the gateway accepts
     relay_url: str | None = None  # ingest URL for relayed lines (dagger backend)
     relay_token: str | None = None
+    git_token: str | None = None  # host-side token for a private repository (dagger backend)
 
 
 @dataclass(frozen=True)

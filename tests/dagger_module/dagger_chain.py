@@ -62,3 +62,9 @@ def render(obj: Type, *, opaque_secrets: bool = False) -> str:
         args = ", ".join(f"{k}: {_value(v, opaque_secrets)}" for k, v in step.args.items())
         parts.append(f"{step.name}({args})" if args else step.name)
     return ".".join(parts)
+
+
+def spec_file(obj: Type) -> str:
+    """The agent spec file (`--spec-file`) the chain writes."""
+    files = {a["path"]: a["contents"] for a in calls(obj, "withNewFile")}
+    return str(files["/tmp/aideator/spec.json"])

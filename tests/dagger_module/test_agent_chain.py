@@ -14,7 +14,7 @@ from aideator_dagger.spec import (
     parse_env_pairs,
     plan_variations,
 )
-from dagger_chain import calls, env_vars, render, steps
+from dagger_chain import calls, env_vars, render, spec_file, steps
 
 import dagger
 from dagger import dag
@@ -122,11 +122,18 @@ class TestAgentExec:
 
     def test_exec_runs_the_agent_and_accepts_any_exit(self) -> None:
         (exec_args,) = calls(run(), "withExec")
-        assert exec_args["args"] == ["python", "-m", "aideator_agent"]
+        assert exec_args["args"] == [
+            "/opt/aideator-agent/venv/bin/python",
+            "-m",
+            "aideator_agent",
+            "--spec-file",
+            containers.SPEC_PATH,
+        ]
         assert exec_args["expect"] == "ANY"
 
     def test_spec_json(self) -> None:
-        sent = json.loads(env_vars(run())["AIDEATOR_SPEC"])
+        sent = json.loads(spec_file(run()))
+        assert "AIDEATOR_SPEC" not in env_vars(run())
         assert sent == {
             "prompt": "fix it",
             "agent": "claude-code",
@@ -138,6 +145,26 @@ class TestAgentExec:
             "run_id": "run-7",
             "variation_id": 3,
         }
+
+    def test_a_long_non_ascii_prompt_travels_in_the_spec_file(self) -> None:
+        # 200 KB of a 3-byte character: json.dumps escapes each to 6 bytes (1.2 MB), far
+        # beyond Linux's 128 KiB cap on one environment string.
+        prompt = "\u00e9\u4e2d" * 100_000
+        tree = containers.clone("https://h/r.git", SHA)
+        ran = containers.agent_exec(
+            containers.with_workspace(image(), tree, "agent"),
+            spec=spec(prompt=prompt),
+            cache_bust="c",
+            api_key=None,
+            gateway=None,
+            relay=None,
+            relay_token=None,
+            extra_env=[],
+        )
+        assert max(len(v.encode()) for v in env_vars(ran).values()) < 4096
+        for exec_args in calls(ran, "withExec"):
+            assert sum(len(a.encode()) for a in exec_args["args"]) < 4096
+        assert json.loads(spec_file(ran))["prompt"] == prompt
 
     def test_workspace_is_the_clone_owned_by_the_image_user(self) -> None:
         ran = run(extra_env=[("FOO", "bar")])
@@ -179,8 +206,7 @@ class TestCheckExec:
         tree = containers.clone("https://h/r.git", SHA)
         patch = "diff --git a/x b/x\n"
         checked = containers.check_exec(
-            image(),
-            tree,
+            containers.with_workspace(image(), tree, "agent"),
             patch=patch,
             check_command="python3 -m unittest -q; echo $KEY",
             owner="agent",

@@ -19,7 +19,7 @@ from aideator_dagger import main
 from aideator_dagger.agent_run import AgentRun
 from aideator_dagger.containers import CACHE_BUST_ENV, PATCH_PATH, SCRIPTED_MODEL_PORT
 from aideator_dagger.report import CheckOutcome
-from dagger_chain import REPO_ROOT, calls, env_vars, render, steps
+from dagger_chain import REPO_ROOT, calls, env_vars, render, spec_file, steps
 
 import dagger
 from dagger import dag
@@ -90,7 +90,7 @@ class TestStreamAgent:
         secrets = {s["name"]: s["secret"] for s in calls(ran, "withSecretVariable")}
         assert secrets == {"ANTHROPIC_API_KEY": key, "RELAY_TOKEN": token}
         assert "gateway-token" not in render(ran, opaque_secrets=True)
-        assert json.loads(env["AIDEATOR_SPEC"])["base_sha"] == SHA
+        assert json.loads(spec_file(ran))["base_sha"] == SHA
         assert "run=run-9 variation=4 nonce=" in env[CACHE_BUST_ENV]
 
     async def test_every_call_gets_a_new_nonce(self, captured: list[dagger.Container]) -> None:
@@ -106,7 +106,7 @@ class TestStreamAgent:
             agent_source=dag.directory(), prompt="p", source=dag.directory()
         )
         (ran,) = captured
-        assert json.loads(env_vars(ran)["AIDEATOR_SPEC"])["base_sha"] is None
+        assert json.loads(spec_file(ran))["base_sha"] is None
         tree = calls(ran, "withDirectory")[0]["source"]
         assert ["git", "init", "-q"] in [c["args"] for c in calls(tree, "withExec")]
         with pytest.raises(ValueError, match="exactly one"):
@@ -147,7 +147,7 @@ class TestCompare:
 
         async def stdout_and_exit_code(ran: dagger.Container) -> tuple[str, int]:
             seen["agent"].append(ran)
-            model = json.loads(env_vars(ran)["AIDEATOR_SPEC"])["model"]
+            model = json.loads(spec_file(ran))["model"]
             return _transcript(model), 0
 
         async def collect_check(checked: dagger.Container) -> CheckOutcome:
@@ -169,7 +169,7 @@ class TestCompare:
             check_command="python3 -m unittest -q",
             scripted_model=True,
         )
-        specs = [json.loads(env_vars(ran)["AIDEATOR_SPEC"]) for ran in runs["agent"]]
+        specs = [json.loads(spec_file(ran)) for ran in runs["agent"]]
         assert [(s["variation_id"], s["model"]) for s in specs] == list(enumerate(MODELS))
         assert len({s["run_id"] for s in specs}) == 1
         busts = [env_vars(ran)[CACHE_BUST_ENV] for ran in runs["agent"]]

@@ -89,12 +89,16 @@ async def test_functions_and_their_one_line_docs(typedefs: dict[str, Any]) -> No
         assert "\n" not in doc["description"], name
 
 
-async def test_runs_are_never_cached(typedefs: dict[str, Any]) -> None:
+async def test_cache_policy_per_function(typedefs: dict[str, Any]) -> None:
     functions = typedefs["Aideator"]["functions"]
     policies = {n: _first(s, "withCachePolicy") for n, s in functions.items()}
+    # Agent runs are never served from cache.
     assert policies["stream_agent"] == {"policy": "Never"}
     assert policies["compare"] == {"policy": "Never"}
-    assert policies["agent"] is None and policies["scripted_model"] is None
+    # A branch's tree must be fresh on every call, not the default days-long cache.
+    assert policies["agent"] == {"policy": "PerSession"}
+    # Its only input is content-addressed (the repository files): the default is right.
+    assert policies["scripted_model"] is None
 
 
 async def test_every_argument_is_documented(typedefs: dict[str, Any]) -> None:
@@ -107,6 +111,9 @@ async def test_default_paths(typedefs: dict[str, Any]) -> None:
     functions = typedefs["Aideator"]["functions"]
     for name in ("agent", "stream_agent", "compare"):
         assert _args(functions[name])["agent_source"]["defaultPath"] == "/agent_image"
+    for name in ("agent", "stream_agent", "compare"):
+        ignored = _args(functions[name])["source"]["ignore"]
+        assert {".git", "**/.venv", "**/node_modules"} <= set(ignored), name
     repo_files = _args(functions["compare"])["repo_files"]
     assert repo_files["defaultPath"] == "/"
     assert "!app/scripted_model/**" in repo_files["ignore"]
@@ -120,10 +127,16 @@ async def test_secrets_and_services_are_typed_as_such(typedefs: dict[str, Any]) 
         obj = next(s.args for s in steps(typedef) if s.name == "withObject")
         return str(obj["name"])
 
-    for arg in ("anthropic_api_key", "relay_token"):
+    for arg in ("anthropic_api_key", "relay_token", "git_token"):
         assert type_name(arg) == "Secret"
     for arg in ("gateway", "relay"):
         assert type_name(arg) == "Service"
+
+
+async def test_environment_and_token_arguments(typedefs: dict[str, Any]) -> None:
+    functions = typedefs["Aideator"]["functions"]
+    for name in ("agent", "stream_agent", "compare"):
+        assert {"git_token", "image", "setup_command"} <= set(_args(functions[name])), name
 
 
 async def test_agent_run_fields_are_documented(typedefs: dict[str, Any]) -> None:

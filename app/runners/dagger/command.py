@@ -18,6 +18,7 @@ from app.runners.base import VariationJob
 
 RELAY_TOKEN_ENV = "AIDEATOR_RELAY_TOKEN"
 GATEWAY_TOKEN_ENV = "AIDEATOR_GATEWAY_TOKEN"
+GIT_TOKEN_ENV = "AIDEATOR_GIT_TOKEN"
 # Never handed to the dagger CLI: the real key stays on the host, and the server's own
 # AIDEATOR_* settings are none of the CLI's business.
 _WITHHELD_EXACT = frozenset(
@@ -80,6 +81,11 @@ def _spec_flags(job: VariationJob) -> list[str]:
         flags.append(f"--system-prompt-append={spec['system_prompt_append']}")
     flags += [f"--command={list_flag_value(str(part))}" for part in spec.get("command") or []]
     flags += [f"--env={list_flag_value(f'{k}={v}')}" for k, v in sorted(job.env.items())]
+    # The run's environment: a setup step before the agent and the base image (when given).
+    for name in ("setup_command", "image"):
+        value = spec.get(name) or getattr(job, name, None)
+        if value:
+            flags.append(f"--{name.replace('_', '-')}={value}")
     return flags
 
 
@@ -89,6 +95,8 @@ def build_invocation(
     """The `dagger call` for one variation; it prints the final result JSON on stdout."""
     if is_remote_repo(job.repo_url):
         source = [f"--repo-url={job.repo_url}", f"--ref={job.base_sha}"]
+        if job.git_token:
+            source.append(f"--git-token=env://{GIT_TOKEN_ENV}")
     else:
         source = [f"--source={Path(job.workspace)}"]
     argv = [
@@ -109,6 +117,8 @@ def build_invocation(
         if k not in _WITHHELD_EXACT and not k.startswith(_WITHHELD_PREFIX)
     }
     env.update(_CLI_ENV)
+    if job.git_token and is_remote_repo(job.repo_url):
+        env[GIT_TOKEN_ENV] = job.git_token
     if job.gateway_url:
         address, path = host_service(job.gateway_url)
         argv.append(f"--gateway={address}")

@@ -196,7 +196,7 @@ class DaggerRunner:
         except InvocationError as exc:
             yield AgentExit(exit_code=None, error=str(exc))
             return
-        secrets = [s for s in (job.gateway_token, job.relay_token) if s]
+        secrets = [s for s in (job.gateway_token, job.relay_token, job.git_token) if s]
         bound.info("dagger.call.start", module=self._module)
         started = time.monotonic()
         try:

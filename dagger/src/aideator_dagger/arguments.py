@@ -22,9 +22,47 @@ RepoFiles = Annotated[
 ]
 RepoUrl = Annotated[str, Doc("Git URL of the repository to work on (or use --source)")]
 Ref = Annotated[str, Doc("Branch, tag or full commit id to start from")]
+# Never uploaded with --source: environments and build output, rebuilt by setup if needed.
+SOURCE_IGNORE = [
+    ".git",
+    "**/.venv",
+    "**/venv",
+    "**/node_modules",
+    "**/__pycache__",
+    "**/.mypy_cache",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/.tox",
+    "**/.aideator",
+]
 Source = Annotated[
     dagger.Directory | None,
-    Doc("A local directory to work on instead of --repo-url; committed as the base"),
+    Ignore(SOURCE_IGNORE),
+    Doc(
+        "A local directory to work on instead of --repo-url; committed as the base "
+        "(.git, virtualenvs, node_modules and caches are not uploaded)"
+    ),
+]
+GitToken = Annotated[
+    dagger.Secret | None,
+    Doc(
+        "Token for a private https repository, e.g. env://GIT_TOKEN; given to the engine's "
+        "git as the password, never to a container"
+    ),
+]
+SetupCommand = Annotated[
+    str,
+    Doc(
+        "Shell command run once in the repository before the agents (e.g. install "
+        "dependencies); its changes are kept out of the diffs"
+    ),
+]
+Image = Annotated[
+    str,
+    Doc(
+        "Base image for setup, agent and check (Debian or Ubuntu based; default: the "
+        "agent image's Python base)"
+    ),
 ]
 Prompt = Annotated[str, Doc("The task for the agent (required for --agent=claude-code)")]
 VariationId = Annotated[int, Doc("Variation number within the run")]

@@ -9,7 +9,7 @@ from typing import Any
 import dagger
 from dagger import dag
 
-from .containers import Binding, agent_exec, with_workspace
+from .containers import Binding, agent_exec
 from .report import VariationOutcome, patch_name, transcript_name
 from .spec import PlannedVariation, agent_spec, cache_bust_value
 
@@ -30,19 +30,17 @@ class AgentSettings:
 
 
 def fan_out(
-    image: dagger.Container,
-    tree: dagger.Directory,
-    owner: str,
+    workspace: dagger.Container,
     plan: list[PlannedVariation],
     settings: AgentSettings,
     *,
     api_key: dagger.Secret | None,
     gateway: Binding | None,
 ) -> list[dagger.Container]:
-    """One independent agent exec per planned variation, all on the same base tree."""
+    """One independent agent exec per planned variation, all on the same (set-up) base tree."""
     return [
         agent_exec(
-            with_workspace(image, tree, owner),
+            workspace,
             spec=agent_spec(
                 prompt=settings.prompt,
                 agent=settings.agent,

@@ -7,6 +7,7 @@ be inspected offline (see tests/dagger_module).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +16,19 @@ from dagger import dag
 
 from .spec import base_sha_of
 
+_SSH_URL = re.compile(r"^(ssh|git\+ssh|ssh\+git)://|^[\w.-]+@[\w.-]+:", re.IGNORECASE)
+
 WORKDIR = "/workspace"
-AGENT_COMMAND = ["python", "-m", "aideator_agent"]
+# The spec travels as a file: one environment string is capped at 128 KiB on Linux, and a
+# long non-ASCII prompt escaped by json.dumps passes that long before the CLI refuses it.
+SPEC_PATH = "/tmp/aideator/spec.json"
+AGENT_PYTHON = "/opt/aideator-agent/venv/bin/python"  # the image's agent virtualenv
+AGENT_COMMAND = [AGENT_PYTHON, "-m", "aideator_agent", "--spec-file", SPEC_PATH]
 CACHE_BUST_ENV = "AIDEATOR_CACHE_BUST"
-PYTHON_IMAGE = "python:3.11-slim"
+# Digest-pinned, so two engines build the same service from the same source.
+PYTHON_IMAGE = (
+    "python:3.11-slim@sha256:9c900dea9e8fb7e16277c179b555cc72d29a352dbc33cff48ad5a0412fd5bfc7"
+)
 SCRIPTED_MODEL_PORT = 8787
 SCRIPTED_MODEL_PACKAGES = ["starlette", "uvicorn", "structlog", "pydantic"]
 GIT_IDENTITY = ["-c", "user.name=AIdeator", "-c", "user.email=aideator@localhost"]
@@ -34,6 +44,12 @@ if [ -s {PATCH_PATH} ]; then
   }}
 fi
 exec sh -c "$AIDEATOR_CHECK_COMMAND"
+"""
+SETUP_RECORD_SCRIPT = f"""set -eu
+git ls-files --others --directory --exclude-standard | sed 's|^|/|' >> .git/info/exclude
+if ! git diff --quiet HEAD; then
+  git {" ".join(GIT_IDENTITY)} commit -q -a --no-verify -m "aideator: setup"
+fi
 """
 
 
@@ -52,24 +68,42 @@ class Binding:
         return f"http://{self.alias}:{self.port}{self.path}"
 
 
-def agent_image(agent_source: dagger.Directory) -> dagger.Container:
-    """The agent container image, built from `agent_image/` and its Dockerfile."""
-    return agent_source.docker_build()
+def agent_image(agent_source: dagger.Directory, base_image: str = "") -> dagger.Container:
+    """The agent image from `agent_image/` and its Dockerfile, on `base_image` if given."""
+    if not base_image:
+        return agent_source.docker_build()
+    return agent_source.docker_build(
+        build_args=[dagger.BuildArg(name="BASE_IMAGE", value=base_image)]
+    )
 
 
-def clone(repo_url: str, ref: str) -> dagger.Directory:
+def clone(repo_url: str, ref: str, token: dagger.Secret | None = None) -> dagger.Directory:
     """The repository tree at `ref`, `.git` included, cloned by the engine."""
-    return git_ref(repo_url, ref).tree()
+    return git_ref(repo_url, ref, token).tree()
 
 
-def git_ref(repo_url: str, ref: str) -> dagger.GitRef:
-    """A ref of a remote repository: HEAD, a full commit id, or a branch/tag name."""
-    repo = dag.git(repo_url)
+def git_ref(repo_url: str, ref: str, token: dagger.Secret | None = None) -> dagger.GitRef:
+    """A ref of a remote repository: HEAD, a full commit id, or a branch/tag name.
+
+    A token is given to the engine's own git as the HTTP basic-auth password: it never
+    enters a container, an environment variable or an exec argument.
+    """
+    refuse_ssh_url(repo_url)
+    repo = dag.git(repo_url, http_auth_token=token) if token is not None else dag.git(repo_url)
     if ref in ("", "HEAD"):
         return repo.head()
     if base_sha_of(ref):
         return repo.commit(ref)
     return repo.ref(ref)
+
+
+def refuse_ssh_url(repo_url: str) -> None:
+    """SSH URLs need an SSH agent, which a function's nested client never gets."""
+    if _SSH_URL.match(repo_url):
+        raise ValueError(
+            f"SSH repository URLs are not supported ({repo_url}): use the https URL, with "
+            "--git-token=env://NAME for a private repository"
+        )
 
 
 def committed_source(
@@ -108,8 +142,8 @@ def agent_exec(
     ctr = workspace
     for name, value in extra_env:
         ctr = ctr.with_env_variable(name, value)
-    ctr = ctr.with_env_variable("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1").with_env_variable(
-        "AIDEATOR_SPEC", json.dumps(spec)
+    ctr = ctr.with_env_variable("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1").with_new_file(
+        SPEC_PATH, json.dumps(spec)
     )
     if api_key is not None:
         ctr = ctr.with_secret_variable("ANTHROPIC_API_KEY", api_key)
@@ -129,19 +163,31 @@ def agent_exec(
     )
 
 
+def set_up(workspace: dagger.Container, setup_command: str) -> dagger.Container:
+    """The workspace after `setup_command`, with what setup made kept out of every diff.
+
+    Identical for every variation of a run, so the engine's layer cache runs it once.
+    Untracked paths it created go to `.git/info/exclude`; tracked files it changed are
+    committed, so the agent's diff (against HEAD at its start) holds only the agent's work.
+    """
+    if not setup_command.strip():
+        return workspace
+    return workspace.with_exec(["sh", "-c", setup_command]).with_exec(
+        ["sh", "-c", SETUP_RECORD_SCRIPT]
+    )
+
+
 def check_exec(
-    image: dagger.Container,
-    tree: dagger.Directory,
+    workspace: dagger.Container,
     *,
     patch: str,
     check_command: str,
     owner: str,
     cache_bust: str,
 ) -> dagger.Container:
-    """A fresh container on the base tree with the variation's patch applied, running the check."""
+    """A fresh container on the (set-up) base tree with the variation's patch, running the check."""
     return (
-        with_workspace(image, tree, owner)
-        .with_new_file(PATCH_PATH, patch, owner=owner)
+        workspace.with_new_file(PATCH_PATH, patch, owner=owner)
         .with_new_file(CHECK_SCRIPT_PATH, CHECK_SCRIPT, owner=owner)
         .with_env_variable("AIDEATOR_CHECK_COMMAND", check_command)
         .with_env_variable(CACHE_BUST_ENV, cache_bust)

@@ -19,6 +19,8 @@ from .arguments import (
     Env,
     Gateway,
     GatewayPath,
+    GitToken,
+    Image,
     MaxTurns,
     Model,
     Models,
@@ -31,6 +33,7 @@ from .arguments import (
     RepoUrl,
     RunId,
     ScriptedModel,
+    SetupCommand,
     Source,
     SystemPromptAppend,
     VariationId,
@@ -45,7 +48,9 @@ from .containers import (
     clone,
     committed_source,
     git_ref,
+    refuse_ssh_url,
     scripted_model_service,
+    set_up,
     with_workspace,
 )
 from .lockfile import constraints_from_uv_lock
@@ -64,9 +69,15 @@ from .transcript import final_result
 SCRIPTED_MODEL_KEY = "not-a-real-key"  # the scripted model accepts any key
 
 
+class SetupFailed(Exception):
+    """The --setup-command exited non-zero; no agent ran."""
+
+
 def _require_one_source(repo_url: str, source: dagger.Directory | None) -> None:
     if bool(repo_url) == (source is not None):
         raise ValueError("pass exactly one of --repo-url and --source")
+    if repo_url:
+        refuse_ssh_url(repo_url)
 
 
 def _workspace_tree(
@@ -75,11 +86,26 @@ def _workspace_tree(
     repo_url: str,
     ref: str,
     source: dagger.Directory | None,
+    token: dagger.Secret | None = None,
 ) -> dagger.Directory:
     _require_one_source(repo_url, source)
     if source is not None:
         return committed_source(image, source, owner)
-    return clone(repo_url, ref)
+    return clone(repo_url, ref, token)
+
+
+async def _set_up(workspace: dagger.Container, setup_command: str) -> dagger.Container:
+    """Run the setup command now, so a failure is reported as such and no agent starts."""
+    if not setup_command.strip():
+        return workspace
+    try:
+        return await set_up(workspace, setup_command).sync()
+    except dagger.ExecError as exc:
+        lines = (exc.stdout + exc.stderr).strip().splitlines()[-20:]
+        raise SetupFailed(
+            f"--setup-command failed with exit code {exc.exit_code}; last lines:\n"
+            + "\n".join(lines)
+        ) from None
 
 
 async def _owner(image: dagger.Container) -> str:
@@ -102,21 +128,26 @@ async def _scripted_model(repo_files: dagger.Directory) -> dagger.Service:
 class Aideator:
     """Run coding-agent variations in containers and compare them."""
 
-    @function
+    # Per session: `--repo-url` with a branch must show the branch as it is now, not a tree
+    # cached days ago. The SDK's typed overloads of `function` omit `cache`, which it accepts.
+    @function(cache="session")  # type: ignore[call-overload, untyped-decorator]
     async def agent(
         self,
         agent_source: AgentSource,
         repo_url: RepoUrl = "",
         ref: Ref = "HEAD",
         source: Source = None,
+        git_token: GitToken = None,
+        image: Image = "",
+        setup_command: SetupCommand = "",
     ) -> dagger.Container:
         """The agent container with the repository at /workspace, e.g. for `terminal`."""
         _require_one_source(repo_url, source)
-        image = agent_image(agent_source)
-        owner = await _owner(image)
-        return with_workspace(image, _workspace_tree(image, owner, repo_url, ref, source), owner)
+        base = agent_image(agent_source, image)
+        owner = await _owner(base)
+        tree = _workspace_tree(base, owner, repo_url, ref, source, git_token)
+        return await _set_up(with_workspace(base, tree, owner), setup_command)
 
-    # The SDK's typed overloads of `function` omit `cache`, which it accepts at runtime.
     @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
     async def stream_agent(
         self,
@@ -139,6 +170,9 @@ class Aideator:
         relay: Relay = None,
         relay_path: RelayPath = "",
         relay_token: RelayToken = None,
+        git_token: GitToken = None,
+        image: Image = "",
+        setup_command: SetupCommand = "",
     ) -> AgentRun:
         """Run one agent variation: lines go live to --relay, the result is returned."""
         _require_one_source(repo_url, source)
@@ -149,14 +183,16 @@ class Aideator:
             max_turns=max_turns,
             system_prompt_append=system_prompt_append,
             command=command or [],
-            base_sha="" if source is not None else base_sha_of(ref),
+            # After setup the agent diffs against HEAD: the base, or setup's own commit.
+            base_sha="" if source is not None or setup_command.strip() else base_sha_of(ref),
             run_id=run_id,
             variation_id=variation_id,
         )
         extra_env = parse_env_pairs(env or [])
-        image = agent_image(agent_source)
-        owner = await _owner(image)
-        tree = _workspace_tree(image, owner, repo_url, ref, source)
+        base = agent_image(agent_source, image)
+        owner = await _owner(base)
+        tree = _workspace_tree(base, owner, repo_url, ref, source, git_token)
+        workspace = await _set_up(with_workspace(base, tree, owner), setup_command)
         gateway_binding = relay_binding = None
         if gateway is not None:
             port = await _service_port(gateway)
@@ -165,7 +201,7 @@ class Aideator:
             path = relay_path or relay_ingest_path(run_id, variation_id)
             relay_binding = Binding(relay, "relay", await _service_port(relay), path)
         ran = agent_exec(
-            with_workspace(image, tree, owner),
+            workspace,
             spec=spec,
             cache_bust=cache_bust_value(run_id, variation_id, uuid.uuid4().hex),
             api_key=anthropic_api_key,
@@ -202,6 +238,9 @@ class Aideator:
         gateway: Gateway = None,
         gateway_path: GatewayPath = "",
         scripted_model: ScriptedModel = False,
+        git_token: GitToken = None,
+        image: Image = "",
+        setup_command: SetupCommand = "",
     ) -> dagger.Directory:
         """Run variations in parallel, check and rank them: report.json, report.md, patches."""
         _require_one_source(repo_url, source)
@@ -220,13 +259,14 @@ class Aideator:
             variation_id=0,
         )
         nonce = uuid.uuid4().hex
-        image = agent_image(agent_source)
-        owner = await _owner(image)
+        base = agent_image(agent_source, image)
+        owner = await _owner(base)
         base_sha = ""
         if source is None and repo_url:
             # Resolved once, so every variation starts from the same commit.
-            base_sha = await git_ref(repo_url, ref).commit()
-        tree = _workspace_tree(image, owner, repo_url, base_sha or ref, source)
+            base_sha = await git_ref(repo_url, ref, git_token).commit()
+        tree = _workspace_tree(base, owner, repo_url, base_sha or ref, source, git_token)
+        workspace = await _set_up(with_workspace(base, tree, owner), setup_command)
         binding, api_key = None, anthropic_api_key
         if scripted_model:
             service = await _scripted_model(repo_files)
@@ -241,11 +281,12 @@ class Aideator:
             max_turns=max_turns,
             system_prompt_append=system_prompt_append,
             extra_env=parse_env_pairs(env or []),
-            base_sha=base_sha,
+            # After setup the agent diffs against HEAD: the base, or setup's own commit.
+            base_sha="" if setup_command.strip() else base_sha,
             run_id=f"compare-{nonce[:12]}",
             nonce=nonce,
         )
-        runs = fan_out(image, tree, owner, plan, settings, api_key=api_key, gateway=binding)
+        runs = fan_out(workspace, plan, settings, api_key=api_key, gateway=binding)
 
         async def finish(index: int, ran: dagger.Container) -> VariationOutcome:
             planned = plan[index]
@@ -255,8 +296,7 @@ class Aideator:
             if check_command:
                 check = await collect_check(
                     check_exec(
-                        image,
-                        tree,
+                        workspace,
                         patch=result["diff"],
                         check_command=check_command,
                         owner=owner,

@@ -22,6 +22,7 @@ from app.runners.base import AgentExit, VariationJob
 from app.runners.dagger import ENGINE_HINT, INSTALL_HINT, REPO_ROOT, DaggerRunner
 from app.runners.dagger.command import (
     GATEWAY_TOKEN_ENV,
+    GIT_TOKEN_ENV,
     RELAY_TOKEN_ENV,
     InvocationError,
     build_invocation,
@@ -172,6 +173,26 @@ class TestInvocation:
         values = [a.removeprefix("--command=") for a in argv if a.startswith("--command=")]
         # The CLI reads each list flag value as one CSV record (pflag StringSlice).
         assert [next(csv.reader([v])) for v in values] == [[item] for item in command]
+
+    def test_git_token_by_name_only(self, tmp_path: Path) -> None:
+        job = make_job(tmp_path, git_token="ghp-canary-git-token")
+        inv = build_invocation(job, dagger_bin="dagger", module="m", base_env={})
+        assert f"--git-token=env://{GIT_TOKEN_ENV}" in inv.argv
+        assert "ghp-canary-git-token" not in "\n".join(inv.argv)
+        assert inv.env[GIT_TOKEN_ENV] == "ghp-canary-git-token"
+        # A local repository is uploaded: no clone, so no token leaves the host.
+        local = make_job(tmp_path, repo_url=str(tmp_path / "o"), git_token="ghp-canary-git-token")
+        inv = build_invocation(local, dagger_bin="dagger", module="m", base_env={})
+        assert GIT_TOKEN_ENV not in inv.env and not any("git-token" in a for a in inv.argv)
+
+    def test_setup_command_and_image_are_passed_when_present(self, tmp_path: Path) -> None:
+        spec = {"agent": "claude-code", "setup_command": "npm ci", "image": "node:22-bookworm"}
+        argv = build_invocation(
+            make_job(tmp_path, spec=spec), dagger_bin="dagger", module="m", base_env={}
+        ).argv
+        assert "--setup-command=npm ci" in argv and "--image=node:22-bookworm" in argv
+        plain = build_invocation(make_job(tmp_path), dagger_bin="dagger", module="m", base_env={})
+        assert not any(a.startswith(("--setup-command", "--image")) for a in plain.argv)
 
     def test_no_tokens_no_secret_flags(self, tmp_path: Path) -> None:
         job = make_job(tmp_path, gateway_token=None, relay_url=None, relay_token=None)
