@@ -108,6 +108,23 @@ class Settings(BaseSettings):
     # Keeps its usual name: never prefixed, never logged, never sent to an agent.
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
 
+    # Private repositories and delivery (see docs/repos.md): host-side only, never in a sandbox.
+    git_credentials: Path | None = Field(
+        default=None,
+        description="A file in git's credential-store format (`https://user:token@host` per "
+        "line) the host's git uses to clone, fetch and push; read at each use.",
+    )
+    github_token: SecretStr | None = Field(
+        default=None,
+        validation_alias="GITHUB_TOKEN",
+        description="Token for github.com when no AIDEATOR_GIT_CREDENTIALS line matches.",
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com",
+        description="GitHub REST API base URL for pull requests (GitHub Enterprise: "
+        "https://HOST/api/v3).",
+    )
+
     # The `local` backend's bubblewrap sandbox (see docs/sandbox.md).
     sandbox_memory_mb: int = Field(
         default=4096,
@@ -223,7 +240,12 @@ def describe_errors(exc: ValidationError) -> str:
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         name = loc[0] if loc else ""
-        var = "ANTHROPIC_API_KEY" if name == "anthropic_api_key" else f"AIDEATOR_{name.upper()}"
+        field = Settings.model_fields.get(name)
+        alias = field.validation_alias if field is not None else None
+        if isinstance(alias, str):
+            var = alias
+        else:
+            var = name if name.isupper() else f"AIDEATOR_{name.upper()}"
         lines.append(f"{var}: {err.get('msg', 'invalid')}" if name else str(err.get("msg")))
     return "invalid settings:\n  " + "\n  ".join(lines)
 

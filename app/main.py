@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import schema
-from app.api import health, ingest, preferences, runs, stream
+from app.api import delivery, health, ingest, preferences, runs, stream
 from app.api.access import AccessPolicy, require_api_key
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
@@ -21,11 +21,13 @@ from app.api.limits import BodySizeLimit, StreamSlots
 from app.api.web import install_web
 from app.config import Settings, get_settings
 from app.db import Database
+from app.delivery.service import DeliveryPorts
 from app.events.hub import EventHub
 from app.events.log import EventLog
 from app.log_config import configure_logging
 from app.model_plane import start_model_plane
 from app.repos.cache import RepoCache
+from app.repos.credentials import GitCredentials
 from app.runners.registry import make_runner
 from app.runs.finalize import recover_interrupted
 from app.runs.supervisor import Supervisor
@@ -56,7 +58,13 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         log.warning("startup.interrupted_runs", count=len(recovered))
     runner = make_runner(settings)
     models = await start_model_plane(settings, events)
-    workspaces = RepoCache(settings.data_dir / "repos", allow_local=settings.allow_local_repos)
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    credentials = GitCredentials(settings.git_credentials, token)
+    workspaces = RepoCache(
+        settings.data_dir / "repos",
+        allow_local=settings.allow_local_repos,
+        credentials=credentials,
+    )
     await workspaces.sweep_orphans(set())
     supervisor = Supervisor(
         settings=settings,
@@ -67,7 +75,13 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         gateway=models.access,
     )
     services = Services(
-        settings=settings, db=db, events=events, hub=hub, runner=runner, supervisor=supervisor
+        settings=settings,
+        db=db,
+        events=events,
+        hub=hub,
+        runner=runner,
+        supervisor=supervisor,
+        delivery=DeliveryPorts(settings=settings, repos=workspaces, credentials=credentials),
     )
     try:
         yield services
@@ -133,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     keyed = [Depends(require_api_key)]
     api.include_router(runs.router, dependencies=keyed)
+    api.include_router(delivery.router, dependencies=keyed)
     api.include_router(stream.router)
     api.include_router(health.router)
     api.include_router(ingest.router)

@@ -127,3 +127,18 @@ class Event(SQLModel, table=True):
     type: str
     payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON text, sent verbatim
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """A variation pushed as a new branch (and maybe a pull request); never a credential."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_variation", "run_id", "variation_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="runs.id")
+    variation_id: int
+    branch: str
+    commit: str
+    pull_request_url: str | None = None
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

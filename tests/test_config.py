@@ -53,6 +53,7 @@ def test_env_example_lists_every_setting() -> None:
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
-    for name in Settings.model_fields:
-        var = "ANTHROPIC_API_KEY" if name == "anthropic_api_key" else f"AIDEATOR_{name.upper()}"
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        var = alias if isinstance(alias, str) else f"AIDEATOR_{name.upper()}"
         assert f"# {var}=" in text, f"{var} missing from .env.example"

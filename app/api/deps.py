@@ -9,6 +9,7 @@ from fastapi import Depends, Path, Request
 
 from app.config import Settings
 from app.db import Database
+from app.delivery.service import DeliveryPorts
 from app.events.hub import EventHub
 from app.events.log import EventLog
 from app.models import Run
@@ -27,6 +28,7 @@ class Services:
     hub: EventHub
     runner: Runner
     supervisor: Supervisor
+    delivery: DeliveryPorts
 
 
 def get_services(request: Request) -> Services:

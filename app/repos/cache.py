@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from app.errors import RepoError
+from app.repos.credentials import GitCredential, GitCredentials, explain_auth_failure
 from app.repos.directories import directory_bytes, remove_tree
 from app.repos.git_process import GitSettings, run_git
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
@@ -20,6 +22,18 @@ from app.repos.workspace import check_out, copy_repository
 log = structlog.get_logger()
 
 GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class RemoteAccess:
+    """How to reach one repository from the host: URL, mirror, git settings, mirror lock."""
+
+    checked: CheckedRepoUrl
+    mirror: Path
+    settings: GitSettings
+    lock: asyncio.Lock
+    limit_seconds: float
+    max_bytes: int
 
 
 class RepoCache:
@@ -34,6 +48,7 @@ class RepoCache:
         allow_local: bool = False,
         resolver: Resolver | None = None,
         git_binary: str = "git",
+        credentials: GitCredentials | None = None,
     ) -> None:
         self.layout = CacheLayout(root.absolute())
         self.clone_timeout = clone_timeout
@@ -41,6 +56,7 @@ class RepoCache:
         self.allow_local = allow_local
         self._resolver = resolver
         self._git_binary = git_binary
+        self._credentials = credentials or GitCredentials()
         self._locks: dict[str, asyncio.Lock] = {}
         self._synced: set[tuple[str, str]] = set()  # (run_id, mirror name) fetched this run
         self._run_mirrors: dict[str, Path] = {}
@@ -50,7 +66,9 @@ class RepoCache:
         """Where variation n of a run has its working tree."""
         return self.layout.workspace_path(run_id, variation_id)
 
-    def _settings(self, checked: CheckedRepoUrl | None) -> GitSettings:
+    def _settings(
+        self, checked: CheckedRepoUrl | None, credential: GitCredential | None = None
+    ) -> GitSettings:
         """Git settings for a remote (None: our own mirror, reached as a local path)."""
         kind = checked.kind if checked is not None else "path"
         return GitSettings(
@@ -59,6 +77,23 @@ class RepoCache:
             allow_http=kind == "http",
             allow_file=kind in ("path", "file"),
             git_binary=self._git_binary,
+            credential=credential if kind in ("https", "http") else None,
+        )
+
+    async def remote(self, repo_url: str) -> RemoteAccess:
+        """The checked URL, its mirror and the git settings (with its credential) to reach it."""
+        checked = await check_repo_url_details(
+            repo_url, allow_local=self.allow_local, resolver=self._resolver
+        )
+        await self._make_dirs()
+        credential = await self._credentials.for_url(checked.url)
+        return RemoteAccess(
+            checked=checked,
+            mirror=self.layout.mirror_dir(checked.url),
+            settings=self._settings(checked, credential),
+            lock=self._lock(self.layout.mirror_dir(checked.url)),
+            limit_seconds=self.clone_timeout,
+            max_bytes=self.max_repo_bytes,
         )
 
     def _lock(self, mirror: Path) -> asyncio.Lock:
@@ -78,13 +113,9 @@ class RepoCache:
         check_run_id(run_id)
         if ref is not None:
             check_ref_syntax(ref)
-        checked = await check_repo_url_details(
-            repo_url, allow_local=self.allow_local, resolver=self._resolver
-        )
-        await self._make_dirs()
-        mirror = self.layout.mirror_dir(checked.url)
-        settings = self._settings(checked)
-        async with self._lock(mirror):
+        access = await self.remote(repo_url)
+        checked, mirror, settings = access.checked, access.mirror, access.settings
+        async with access.lock:
             if (run_id, mirror.name) not in self._synced:
                 started = asyncio.get_running_loop().time()
                 self._cloning.add(mirror.name)
@@ -96,6 +127,10 @@ class RepoCache:
                         limit_seconds=self.clone_timeout,
                         max_bytes=self.max_repo_bytes,
                     )
+                except RepoError as error:
+                    raise explain_auth_failure(
+                        error, checked.host, had_credential=settings.credential is not None
+                    ) from None
                 finally:
                     self._cloning.discard(mirror.name)
                 self._synced.add((run_id, mirror.name))

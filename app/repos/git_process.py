@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from app.errors import RepoError
+from app.repos.credentials import GitCredential
 from app.repos.directories import directory_bytes
 
 log = structlog.get_logger()
@@ -52,6 +53,7 @@ class GitSettings:
     allow_http: bool = False
     allow_file: bool = False
     git_binary: str = "git"
+    credential: GitCredential | None = None  # scoped to its own origin by git_config_args
 
 
 @functools.cache
@@ -80,6 +82,7 @@ def git_environment(settings: GitSettings) -> dict[str, str]:
         "GIT_PROTOCOL_FROM_USER": "0",
         "GIT_TEMPLATE_DIR": str(settings.template_dir),
         "GIT_NO_REPLACE_OBJECTS": "1",
+        **(settings.credential.environment() if settings.credential is not None else {}),
     }
 
 
@@ -90,6 +93,8 @@ def git_config_args(settings: GitSettings, extra: Sequence[tuple[str, str]] = ()
         pairs.append(("protocol.http.allow", "always"))
     if settings.allow_file:
         pairs.append(("protocol.file.allow", "always"))
+    if settings.credential is not None:
+        pairs.extend(settings.credential.config())
     pairs.extend(extra)
     return [arg for key, value in pairs for arg in ("-c", f"{key}={value}")]
 
@@ -159,6 +164,7 @@ async def run_git_status(
     watch: Path | None = None,
     max_bytes: int | None = None,
     baseline_bytes: int = 0,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[int, str, bytes]:
     """Run one git command; return (exit code, stdout, stderr tail). Raises on time/size.
 
@@ -170,7 +176,7 @@ async def run_git_status(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=git_environment(settings),
+        env=git_environment(settings) | (extra_env or {}),
         start_new_session=True,  # its own process group, so a kill reaches every helper
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -220,6 +226,7 @@ async def run_git(
     watch: Path | None = None,
     max_bytes: int | None = None,
     baseline_bytes: int = 0,
+    extra_env: dict[str, str] | None = None,
 ) -> str:
     """Run one git command; return stdout or raise RepoError (failure, timeout, size)."""
     code, stdout, stderr = await run_git_status(
@@ -231,11 +238,15 @@ async def run_git(
         watch=watch,
         max_bytes=max_bytes,
         baseline_bytes=baseline_bytes,
+        extra_env=extra_env,
     )
     if code != 0:
         hide = [str(settings.home.parent)]
+        described = describe_failure(stderr, hide=hide)
+        if settings.credential is not None and settings.credential.password:
+            described = described.replace(settings.credential.password, "***")
         raise RepoError(
-            f"{what} failed: {describe_failure(stderr, hide=hide)}",
+            f"{what} failed: {described}",
             details={"field": "repo_url", "git_exit_code": code},
         )
     return stdout

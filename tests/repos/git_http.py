@@ -1,7 +1,12 @@
-"""Test peers: a real git smart-HTTP server (git http-backend), a redirector and a black hole."""
+"""Test peers: a real git smart-HTTP server (git http-backend), a redirector and a black hole.
+
+With `auth=(user, password)` the server demands HTTP basic auth like a private host (and then
+accepts pushes, as http-backend does for an authenticated REMOTE_USER).
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -31,12 +36,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         self.server.requests.append((self.command, self.path, self.headers.get("Host", "")))
+        self.server.authorizations.append(self.headers.get("Authorization", ""))
         if self.server.hanging.is_set():
             self.server.released.wait()
             return
         if self.server.redirect_to is not None:
             self.send_response(302)
             self.send_header("Location", self.server.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        user = self._authenticated_user()
+        if user is None:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -55,6 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
             "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
             "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
         }
+        if user:
+            env["REMOTE_USER"] = user
         body = self._body() if self.command == "POST" else b""
         env["CONTENT_LENGTH"] = str(len(body))
         out = subprocess.run(
@@ -75,6 +90,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _authenticated_user(self) -> str | None:
+        """ "" when no auth is demanded, the user name when it matches, None otherwise."""
+        if self.server.auth is None:
+            return ""
+        scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            return None
+        return user if (user, password) == self.server.auth else None
+
     do_GET = _serve
     do_POST = _serve
 
@@ -84,11 +112,19 @@ class GitHttpServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, project_root: Path, *, redirect_to: str | None = None) -> None:
+    def __init__(
+        self,
+        project_root: Path,
+        *,
+        redirect_to: str | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.project_root = project_root
         self.redirect_to = redirect_to
+        self.auth = auth
         self.requests: list[tuple[str, str, str]] = []
+        self.authorizations: list[str] = []  # the Authorization header of each request
         self.hanging = threading.Event()  # set: requests hang until the server stops
         self.released = threading.Event()
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)

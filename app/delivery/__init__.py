@@ -1,0 +1,1 @@
+"""Delivery: a variation pushed as a new branch of its repository, maybe a pull request."""
