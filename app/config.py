@@ -67,6 +67,29 @@ class Settings(BaseSettings):
         default="https://api.anthropic.com",
         description="Where the gateway sends model requests when ANTHROPIC_API_KEY is set.",
     )
+    gateway_extra_endpoints: str | None = Field(
+        default=None,
+        description="Comma-separated `METHOD /v1/path` entries the gateway forwards besides "
+        "POST /v1/messages and POST /v1/messages/count_tokens (none by default), e.g. "
+        "`GET /v1/models`. Batches and /v1/complete are never forwarded.",
+    )
+    gateway_background_models: str = Field(
+        default="claude-haiku-5-5",
+        description="Comma-separated models every variation may use besides its own "
+        "(Claude Code's small/fast model); empty: none.",
+    )
+    gateway_max_tokens: int = Field(
+        default=128_000, ge=1, description="Largest max_tokens the gateway forwards."
+    )
+    gateway_max_request_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        le=32 * 1024 * 1024,
+        description="Largest model request body the gateway forwards.",
+    )
+    gateway_requests_per_minute: int = Field(
+        default=120, ge=1, description="Model requests one variation may make per minute."
+    )
     scripted_chunk_delay: float = Field(
         default=0.0, ge=0, le=1, description="Pause between streamed chunks of the scripted model."
     )
@@ -176,6 +199,17 @@ class Settings(BaseSettings):
                 "must start with sqlite+aiosqlite:// (or postgresql+asyncpg:// with asyncpg "
                 "installed)"
             )
+        return value
+
+    @field_validator("gateway_extra_endpoints")
+    @classmethod
+    def _known_endpoints(cls, value: str | None) -> str | None:
+        from app.gateway.rules import RuleError, parse_endpoints
+
+        try:
+            parse_endpoints(value)
+        except RuleError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")

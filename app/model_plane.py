@@ -12,8 +12,9 @@ import structlog
 
 from app.config import Settings
 from app.events.log import EventLog
-from app.gateway import Gateway
+from app.gateway import Gateway, RequestRules
 from app.gateway.listener import Listener, bind_tcp
+from app.gateway.rules import DEFAULT_ENDPOINTS, parse_endpoints, parse_models
 from app.runs.model_access import GatewayAccess, UsageRecorder
 
 log = structlog.get_logger()
@@ -47,6 +48,17 @@ async def _start_scripted(settings: Settings) -> tuple[Listener, str]:
     return listener, f"http://127.0.0.1:{port}"
 
 
+def request_rules(settings: Settings) -> RequestRules:
+    """The gateway's least-privilege rules, from settings."""
+    return RequestRules(
+        endpoints=DEFAULT_ENDPOINTS | parse_endpoints(settings.gateway_extra_endpoints),
+        background_models=parse_models(settings.gateway_background_models),
+        max_tokens=settings.gateway_max_tokens,
+        max_request_bytes=settings.gateway_max_request_bytes,
+        requests_per_minute=settings.gateway_requests_per_minute,
+    )
+
+
 async def start_model_plane(settings: Settings, events: EventLog) -> ModelPlane:
     """Start the gateway in front of Anthropic, or of the scripted model without a key."""
     scripted: Listener | None = None
@@ -60,6 +72,8 @@ async def start_model_plane(settings: Settings, events: EventLog) -> ModelPlane:
         api_key=settings.anthropic_api_key,
         on_usage=recorder.on_usage,
         on_budget_exhausted=recorder.on_budget_exhausted,
+        rules=request_rules(settings),
+        on_refusal=recorder.on_refusal,
     )
     # A short private path: Unix socket paths are limited to 107 bytes.
     socket_dir = Path(tempfile.mkdtemp(prefix="aideator-gw-"))

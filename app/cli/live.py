@@ -121,6 +121,10 @@ class RunView:
                 state.tokens_out = int(data["data"].get("output_tokens") or 0)
             for line in agent_line_texts(data):
                 self.say(state.vid, line)
+        elif event.event == "gateway_refusal" and state is not None:
+            self.say(
+                state.vid, Text(_clip(f"✗ gateway refused: {data.get('message')}"), "bold red")
+            )
         elif event.event == "variation_status" and state is not None:
             self._status(state, str(data.get("status")), data.get("error"))
         elif event.event == "variation_result" and state is not None:

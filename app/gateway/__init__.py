@@ -2,7 +2,8 @@
 
 from app.gateway.gateway import Gateway
 from app.gateway.pricing import ModelPrice, PriceTable, Rates, default_prices
-from app.gateway.sinks import BudgetSink, UsageSink
+from app.gateway.rules import RequestRules
+from app.gateway.sinks import BudgetSink, RefusalSink, UsageSink
 from app.gateway.usage import Usage
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "Rates",
+    "RefusalSink",
+    "RequestRules",
     "Usage",
     "UsageSink",
     "default_prices",

@@ -12,11 +12,13 @@ from starlette.types import ASGIApp
 
 from app.errors import Conflict
 from app.gateway.budget import Ledger
+from app.gateway.guard import Guard
 from app.gateway.identity import TokenRegistry, VariationKey
 from app.gateway.listener import Listener, bind_tcp, bind_unix
 from app.gateway.pricing import PriceTable, default_prices
 from app.gateway.proxy import Proxy
-from app.gateway.sinks import BudgetSink, UsageSink
+from app.gateway.rules import RequestRules
+from app.gateway.sinks import BudgetSink, RefusalSink, UsageSink
 from app.gateway.usage import Usage
 
 log = structlog.get_logger()
@@ -35,12 +37,15 @@ class Gateway:
         prices: PriceTable | None = None,
         upstream_timeout: float = 600,
         shutdown_grace_seconds: int = 5,
+        rules: RequestRules | None = None,
+        on_refusal: RefusalSink | None = None,
     ) -> None:
         secret = SecretStr(api_key) if isinstance(api_key, str) else api_key
         if secret is not None and not secret.get_secret_value():
             secret = None
         self._tokens = TokenRegistry()
         self._ledger = Ledger()
+        self._guard = Guard(rules or RequestRules())
         self._proxy = Proxy(
             upstream_url=upstream_url,
             api_key=secret,
@@ -50,6 +55,8 @@ class Gateway:
             on_usage=on_usage,
             on_budget_exhausted=on_budget_exhausted,
             upstream_timeout=upstream_timeout,
+            guard=self._guard,
+            on_refusal=on_refusal,
         )
         self._shutdown_grace = shutdown_grace_seconds
         self._listener: Listener | None = None
@@ -62,10 +69,16 @@ class Gateway:
         """Start metering a run; `spent_usd` carries earlier spending (e.g. on resume)."""
         self._ledger.open(run_id, budget_usd=budget_usd, spent_usd=spent_usd)
 
-    def issue_token(self, run_id: str, variation_id: int) -> str:
-        """The placeholder API key one variation's agent must send (replaces an older one)."""
+    def issue_token(self, run_id: str, variation_id: int, *, model: str | None = None) -> str:
+        """The placeholder API key one variation's agent must send (replaces an older one).
+
+        `model` is the variation's own model; with the configured background models it is
+        all the token may ask for.
+        """
         self._ledger.run(run_id)  # raises NotFound when the run is not open
-        return self._tokens.issue(VariationKey(run_id, variation_id))
+        key = VariationKey(run_id, variation_id)
+        self._guard.pin(key, model)
+        return self._tokens.issue(key)
 
     def revoke(self, run_id: str, variation_id: int) -> None:
         """Stop accepting the variation's token; its totals stay readable until close_run."""
@@ -75,6 +88,7 @@ class Gateway:
         """Revoke every token of the run and forget its totals."""
         self._tokens.revoke_run(run_id)
         self._ledger.close(run_id)
+        self._guard.forget_run(run_id)
 
     def usage_of(self, run_id: str, variation_id: int) -> Usage:
         """Tokens the variation used so far, as metered here."""
@@ -87,6 +101,19 @@ class Gateway:
     def spent_of(self, run_id: str) -> float:
         """USD the run spent so far, all variations together."""
         return self._ledger.spent_of(run_id)
+
+    def models_used(self, run_id: str, variation_id: int) -> dict[str, int]:
+        """Messages requests the variation had forwarded, by model (until close_run)."""
+        return self._guard.models_used(VariationKey(run_id, variation_id))
+
+    def refusals_of(self, run_id: str, variation_id: int) -> dict[str, int]:
+        """Requests of the variation the rules refused, by rule (until close_run)."""
+        return self._guard.refusals(VariationKey(run_id, variation_id))
+
+    @property
+    def rules(self) -> RequestRules:
+        """The request rules every variation is held to."""
+        return self._guard.rules
 
     # -- serving -----------------------------------------------------------------------
 

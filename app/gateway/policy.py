@@ -18,8 +18,6 @@ FORWARD_RESPONSE_HEADERS = frozenset(
 )
 FORWARD_RESPONSE_PREFIXES = ("anthropic-ratelimit-",)
 METERED_PATHS = frozenset({"/v1/messages"})
-# Spend through these cannot be metered per response, so the gateway refuses them.
-UNMETERABLE_PREFIXES = ("/v1/messages/batches", "/v1/complete")
 _API_PATH = re.compile(r"^/v1(/[A-Za-z0-9_.\-]+)+$")
 
 # Claude Code retries 408/409/429/5xx; it re-sends some 400s with fewer beta features, and
@@ -27,7 +25,6 @@ _API_PATH = re.compile(r"^/v1(/[A-Za-z0-9_.\-]+)+$")
 # agent's turn with "API Error: 402 <message>" (checked against Claude Code 2.1.330).
 BUDGET_STATUS = 402
 BUDGET_ERROR_TYPE: ErrorType = "billing_error"
-MAX_REQUEST_BYTES = 32 * 1024 * 1024  # the Messages API's own request size limit
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 

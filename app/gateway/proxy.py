@@ -16,20 +16,19 @@ from starlette.routing import Route
 
 from app.gateway.anthropic_errors import error_response, sse_error_event
 from app.gateway.budget import Ledger, Refusal
+from app.gateway.guard import MAX_RECORDED_REFUSALS, Guard
 from app.gateway.identity import TokenRegistry, VariationKey, token_from_headers
 from app.gateway.policy import (
     ALL_METHODS,
     BUDGET_ERROR_TYPE,
     BUDGET_STATUS,
     FORWARD_REQUEST_HEADERS,
-    MAX_REQUEST_BYTES,
     METERED_PATHS,
-    UNMETERABLE_PREFIXES,
-    is_api_path,
     response_headers,
 )
 from app.gateway.pricing import PriceTable
-from app.gateway.sinks import BudgetSink, UsageSink
+from app.gateway.rules import PolicyRefusal
+from app.gateway.sinks import BudgetSink, RefusalSink, UsageSink
 from app.gateway.usage import SseUsageMeter, UsageMeter
 
 log = structlog.get_logger()
@@ -50,7 +49,8 @@ class Proxy:
         on_usage: UsageSink,
         on_budget_exhausted: BudgetSink,
         upstream_timeout: float,
-        max_request_bytes: int = MAX_REQUEST_BYTES,
+        guard: Guard,
+        on_refusal: RefusalSink | None = None,
     ) -> None:
         self._base_url = upstream_url.rstrip("/")
         self._api_key = api_key
@@ -60,7 +60,8 @@ class Proxy:
         self._on_usage = on_usage
         self._on_budget_exhausted = on_budget_exhausted
         self._timeout = httpx.Timeout(upstream_timeout, connect=min(upstream_timeout, 10.0))
-        self._max_request_bytes = max_request_bytes
+        self._guard = guard
+        self._on_refusal = on_refusal
         self._client: httpx.AsyncClient | None = None
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=ALL_METHODS)])
 
@@ -88,23 +89,25 @@ class Proxy:
             return error_response(500, "api_error", "gateway internal error")
 
     async def _handle(self, request: Request) -> Response:
-        path = request.url.path
-        if not is_api_path(path):
-            return error_response(404, "not_found_error", "not found")
+        path, method = request.url.path, request.method
         key = self._tokens.resolve(token_from_headers(request.headers))
         if key is None:
             return error_response(401, "authentication_error", "invalid x-api-key")
-        if path.startswith(UNMETERABLE_PREFIXES):
-            message = f"{path} is not available through the gateway"
-            return error_response(403, "permission_error", message)
-        metered = request.method == "POST" and path in METERED_PATHS
+        # Least privilege: nothing reaches the upstream unless every rule lets it through.
+        refused = self._guard.before_body(key, method, path)
+        if refused is not None:
+            return await self._deny(key, refused)
+        metered = method == "POST" and path in METERED_PATHS
         if metered:
             refusal = self._ledger.check(key.run_id, key.variation_id)
             if refusal is not None:
                 return await self._refuse(key, refusal)
         body = await self._read_body(request)
         if body is None:
-            return error_response(413, "request_too_large", "request exceeds the size limit")
+            return await self._deny(key, self._guard.too_large(method, path))
+        refused = self._guard.after_body(key, method, path, body)
+        if refused is not None:
+            return await self._deny(key, refused)
         return await self._forward(request, key, body, metered=metered)
 
     async def _read_body(self, request: Request) -> bytes | None:
@@ -112,7 +115,7 @@ class Proxy:
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
-            if size > self._max_request_bytes:
+            if size > self._guard.rules.max_request_bytes:
                 return None
             chunks.append(chunk)
         return b"".join(chunks)
@@ -242,6 +245,33 @@ class Proxy:
                 self._on_budget_exhausted(key.run_id, key.variation_id, refusal.message),
             )
         return error_response(BUDGET_STATUS, BUDGET_ERROR_TYPE, refusal.message, retryable=False)
+
+    async def _deny(self, key: VariationKey, refused: PolicyRefusal) -> Response:
+        """Answer a request the rules stop; the first refusals become variation events."""
+        count = self._guard.count_refusal(key, refused.rule)
+        log.warning(
+            "gateway.refused",
+            run_id=key.run_id,
+            variation_id=key.variation_id,
+            rule=refused.rule,
+            method=refused.method,
+            path=refused.path[:200],
+            status=refused.status,
+            count=count,
+        )
+        if self._on_refusal is not None and count <= MAX_RECORDED_REFUSALS:
+            payload = refused.payload(key.variation_id, count)
+            payload["last_recorded"] = count == MAX_RECORDED_REFUSALS
+            await self._call_sink(
+                "refusal", self._on_refusal(key.run_id, key.variation_id, payload)
+            )
+        # Only the rate cap passes with time; SDKs must not retry the others.
+        response = error_response(
+            refused.status, refused.error_type, refused.message, retryable=refused.status == 429
+        )
+        if refused.retry_after is not None:
+            response.headers["retry-after"] = str(refused.retry_after)
+        return response
 
     async def _call_sink(self, name: str, call: Awaitable[None]) -> None:
         """Await a sink call; a failing or slow sink never breaks the proxy."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.gateway.usage import Usage
 
@@ -22,4 +22,12 @@ class BudgetSink(Protocol):
 
     async def __call__(self, run_id: str, variation_id: int, message: str, /) -> None:
         """Record that the variation hit the run budget."""
+        ...
+
+
+class RefusalSink(Protocol):
+    """Told when the gateway's rules stop a request (the first few per variation)."""
+
+    async def __call__(self, run_id: str, variation_id: int, payload: dict[str, Any], /) -> None:
+        """Record the refusal (the `gateway_refusal` event payload)."""
         ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.events.log import EventLog, event_row
 from app.gateway import Gateway, Usage
 from app.runs import repository as repo
@@ -18,10 +20,17 @@ class GatewayAccess:
         """Start metering a run against its budget."""
         self._gateway.open_run(run_id, budget_usd=budget_usd, spent_usd=spent_usd)
 
-    def access_for(self, run_id: str, variation_id: int) -> ModelAccess:
-        """A fresh token for the variation, and where the gateway listens."""
-        token = self._gateway.issue_token(run_id, variation_id)
+    def access_for(self, run_id: str, variation_id: int, *, model: str | None) -> ModelAccess:
+        """A fresh token for the variation, pinned to its model, and where the gateway is."""
+        token = self._gateway.issue_token(run_id, variation_id, model=model)
         return ModelAccess(token=token, url=self._gateway.url, socket=self._gateway.socket_path)
+
+    def record_of(self, run_id: str, variation_id: int) -> dict[str, Any]:
+        """Models the variation had forwarded and requests refused, both by name."""
+        return {
+            "models_used": self._gateway.models_used(run_id, variation_id),
+            "gateway_refusals": self._gateway.refusals_of(run_id, variation_id),
+        }
 
     def revoke(self, run_id: str, variation_id: int) -> None:
         """Refuse further requests from the variation."""
@@ -57,4 +66,10 @@ class UsageRecorder:
         }
         await self._events.write(
             [event_row(run_id, "agent_output", payload, variation_id=variation_id)]
+        )
+
+    async def on_refusal(self, run_id: str, variation_id: int, payload: dict[str, Any], /) -> None:
+        """A request the gateway's rules stopped, as a `gateway_refusal` event."""
+        await self._events.write(
+            [event_row(run_id, "gateway_refusal", payload, variation_id=variation_id)]
         )

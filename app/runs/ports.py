@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.runners.base import Checker, CheckOutcome
 
@@ -47,8 +47,12 @@ class Gatekeeper(Protocol):
         """Start metering a run against its budget."""
         ...
 
-    def access_for(self, run_id: str, variation_id: int) -> ModelAccess:
-        """Issue this variation's identity."""
+    def access_for(self, run_id: str, variation_id: int, *, model: str | None) -> ModelAccess:
+        """Issue this variation's identity, pinned to its model."""
+        ...
+
+    def record_of(self, run_id: str, variation_id: int) -> dict[str, Any]:
+        """What the gateway saw of the variation, for its manifest."""
         ...
 
     def revoke(self, run_id: str, variation_id: int) -> None:

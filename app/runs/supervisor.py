@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Literal
 
 import structlog
@@ -190,7 +191,14 @@ class Supervisor:
         workspace = await self._workspaces.add_worktree(
             run_id=run.id, variation_id=vid, base_sha=base_sha
         )
-        access = None if self._gateway is None else self._gateway.access_for(run.id, vid)
+        model = variation.spec.get("model")
+        access = (
+            None
+            if self._gateway is None
+            else self._gateway.access_for(
+                run.id, vid, model=model if isinstance(model, str) else None
+            )
+        )
         relay_url = relay_token = None
         can = self._runner.capabilities
         if can.lines is LineDelivery.RELAY:
@@ -233,6 +241,11 @@ class Supervisor:
                 check_timeout=self._settings.check_timeout_seconds,
                 apply_diff=(
                     self._workspaces.apply_patch if can.tree is TreeLocation.REMOTE else None
+                ),
+                gateway_record=(
+                    None
+                    if self._gateway is None
+                    else functools.partial(self._gateway.record_of, run.id, vid)
                 ),
             )
         finally:

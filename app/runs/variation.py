@@ -144,9 +144,17 @@ def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> d
 
 
 async def record_outcome(
-    events: EventLog, job: VariationJob, outcome: VariationOutcome, sandbox: str
+    events: EventLog,
+    job: VariationJob,
+    outcome: VariationOutcome,
+    sandbox: str,
+    gateway_record: dict[str, Any] | None = None,
 ) -> None:
-    """Store the final record and emit `variation_result` + `variation_status`."""
+    """Store the final record and emit `variation_result` + `variation_status`.
+
+    `gateway_record` (models used, refusals by rule, as the gateway saw them) joins the
+    manifest.
+    """
     result = outcome.result
     stats = _stats(result)
     check = outcome.check
@@ -182,7 +190,7 @@ async def record_outcome(
         "deletions": stats["deletions"],
         "duration_seconds": round(outcome.duration, 3),
         "finished_at": utcnow(),
-        "manifest": build_manifest(job, result, sandbox),
+        "manifest": build_manifest(job, result, sandbox) | (gateway_record or {}),
     }
     if check is not None:
         values |= {
@@ -217,6 +225,7 @@ async def run_variation(
     check_command: str | None,
     check_timeout: float,
     apply_diff: Callable[[Path, str], Awaitable[None]] | None = None,
+    gateway_record: Callable[[], dict[str, Any]] | None = None,
 ) -> VariationOutcome:
     """Run the agent under the job's timeout, then the check; record everything.
 
@@ -241,5 +250,6 @@ async def run_variation(
                 outcome.check = CheckOutcome(None, 0.0, f"could not apply the diff: {exc}")
         if outcome.check is None:
             outcome.check = await run_check(runner, job, check_command, check_timeout)
-    await record_outcome(events, job, outcome, runner.identity)
+    facts = None if gateway_record is None else gateway_record()
+    await record_outcome(events, job, outcome, runner.identity, facts)
     return outcome

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ class Sinks:
 
     usage: list[tuple[str, int, Usage, float]] = field(default_factory=list)
     budget: list[tuple[str, int, str]] = field(default_factory=list)
+    refusals: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
     recorded: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def on_usage(self, run_id: str, variation_id: int, usage: Usage, cost: float) -> None:
@@ -33,6 +35,10 @@ class Sinks:
     async def on_budget_exhausted(self, run_id: str, variation_id: int, message: str) -> None:
         """BudgetSink."""
         self.budget.append((run_id, variation_id, message))
+
+    async def on_refusal(self, run_id: str, variation_id: int, payload: dict[str, Any]) -> None:
+        """RefusalSink."""
+        self.refusals.append((run_id, variation_id, payload))
 
 
 @pytest.fixture
@@ -69,6 +75,7 @@ async def gateway(upstream: FakeAnthropic, sinks: Sinks, short_dir: Path) -> Asy
         api_key=None,
         on_usage=sinks.on_usage,
         on_budget_exhausted=sinks.on_budget_exhausted,
+        on_refusal=sinks.on_refusal,
         upstream_timeout=10,
     )
     await gw.start(unix_socket=short_dir / "gw.sock")

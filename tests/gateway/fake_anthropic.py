@@ -48,6 +48,9 @@ class Scenario:
     fail_mid_stream: bool = False
 
 
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
 def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
@@ -67,6 +70,9 @@ class FakeAnthropic:
                 Route("/v1/messages", self.messages, methods=["POST"]),
                 Route("/v1/messages/count_tokens", self.count_tokens, methods=["POST"]),
                 Route("/v1/models", self.models, methods=["GET"]),
+                # Any other request is recorded and answered 200, as the real API would
+                # for the endpoints a key can reach (files, models, ...).
+                Route("/{path:path}", self.anything, methods=ALL_METHODS),
             ]
         )
 
@@ -190,6 +196,10 @@ class FakeAnthropic:
     async def count_tokens(self, request: Request) -> Response:
         await self._record(request)
         return JSONResponse({"input_tokens": 42})
+
+    async def anything(self, request: Request) -> Response:
+        await self._record(request)
+        return JSONResponse({"data": [], "path": request.url.path})
 
     async def models(self, request: Request) -> Response:
         await self._record(request)

@@ -57,7 +57,7 @@ async def test_claude_code_is_metered_then_stopped_by_the_budget_without_retryin
     # that turn finds the run's budget spent.
     upstream.scenario.tool_use = True
     gateway.open_run("run-cc", budget_usd=0.01)
-    token = gateway.issue_token("run-cc", 0)
+    token = gateway.issue_token("run-cc", 0, model="claude-sonnet-4-5")
     with capture_logs() as logs:
         returncode, lines = await run_claude(gateway, token, tmp_path)
 

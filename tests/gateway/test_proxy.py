@@ -12,9 +12,11 @@ import pytest
 
 from app.gateway import Gateway, Usage, default_prices
 from app.gateway.budget import Ledger, budget_message
+from app.gateway.guard import Guard
 from app.gateway.identity import TokenRegistry, VariationKey
 from app.gateway.policy import is_api_path
 from app.gateway.proxy import Proxy
+from app.gateway.rules import RequestRules
 
 from .conftest import Sinks
 from .fake_anthropic import FakeAnthropic
@@ -61,7 +63,7 @@ class TestStreaming:
         self, gateway: Gateway, upstream: FakeAnthropic, sinks: Sinks, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        token = gateway.issue_token("run-1", 0)
+        token = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         upstream.scenario.hold = asyncio.Event()
         received = b""
         async with client.stream(
@@ -91,7 +93,7 @@ class TestStreaming:
         self, gateway: Gateway, upstream: FakeAnthropic, sinks: Sinks, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        token = gateway.issue_token("run-1", 0)
+        token = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         upstream.scenario.hold = asyncio.Event()  # never set: the upstream waits forever
         async with client.stream(
             "POST", "/v1/messages", json={**BODY, "stream": True}, headers={"x-api-key": token}
@@ -108,7 +110,7 @@ class TestStreaming:
         self, gateway: Gateway, upstream: FakeAnthropic, sinks: Sinks, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        token = gateway.issue_token("run-1", 0)
+        token = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         upstream.scenario.fail_mid_stream = True
         response = await client.post(
             "/v1/messages", json={**BODY, "stream": True}, headers={"x-api-key": token}
@@ -127,8 +129,8 @@ class TestNonStreaming:
         self, gateway: Gateway, upstream: FakeAnthropic, sinks: Sinks, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        first = gateway.issue_token("run-1", 0)
-        second = gateway.issue_token("run-1", 1)
+        first = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
+        second = gateway.issue_token("run-1", 1, model="claude-sonnet-4-5")
         upstream.scenario.model = "claude-opus-4-5-20251101"
         small = {"input_tokens": 10, "output_tokens": 20}
         for token in (first, first):
@@ -177,7 +179,7 @@ class TestNonStreaming:
         retry_after: str | None,
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        token = gateway.issue_token("run-1", 0)
+        token = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         body = json.dumps(
             {"type": "error", "error": {"type": error_type, "message": f"upstream says {status}"}}
         ).encode()
@@ -193,15 +195,16 @@ class TestNonStreaming:
             assert response.headers.get("retry-after") == retry_after
         assert sinks.usage == []
 
-    async def test_count_tokens_and_models_pass_through_unmetered(
+    async def test_count_tokens_passes_through_unmetered_and_models_is_refused(
         self, gateway: Gateway, upstream: FakeAnthropic, sinks: Sinks, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        headers = {"x-api-key": gateway.issue_token("run-1", 0)}
+        headers = {"x-api-key": gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")}
         counted = await client.post("/v1/messages/count_tokens", json=BODY, headers=headers)
         models = await client.get("/v1/models", headers=headers)
         assert counted.json() == {"input_tokens": 42}
-        assert models.json()["data"][0]["id"] == upstream.scenario.model
+        assert models.status_code == 403
+        assert [seen.path for seen in upstream.seen] == ["/v1/messages/count_tokens"]
         assert sinks.usage == []
 
 
@@ -210,9 +213,9 @@ class TestIdentity:
         self, gateway: Gateway, upstream: FakeAnthropic, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        revoked = gateway.issue_token("run-1", 0)
+        revoked = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         gateway.revoke("run-1", 0)
-        closed_run = gateway.issue_token("run-1", 1)
+        closed_run = gateway.issue_token("run-1", 1, model="claude-sonnet-4-5")
         gateway.close_run("run-1")
         for headers in (
             {"x-api-key": "sk-ant-wrong"},
@@ -232,7 +235,7 @@ class TestIdentity:
         self, gateway: Gateway, upstream: FakeAnthropic, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        token = gateway.issue_token("run-1", 0)
+        token = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         response = await client.post(
             "/v1/messages?beta=true",
             json=BODY,
@@ -270,9 +273,9 @@ class TestBudget:
     ) -> None:
         gateway.open_run("run-1", budget_usd=0.01)
         gateway.open_run("run-2", budget_usd=0.01)
-        first = {"x-api-key": gateway.issue_token("run-1", 0)}
-        second = {"x-api-key": gateway.issue_token("run-1", 1)}
-        other_run = {"x-api-key": gateway.issue_token("run-2", 0)}
+        first = {"x-api-key": gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")}
+        second = {"x-api-key": gateway.issue_token("run-1", 1, model="claude-sonnet-4-5")}
+        other_run = {"x-api-key": gateway.issue_token("run-2", 0, model="claude-sonnet-4-5")}
 
         ok = await client.post("/v1/messages", json={**BODY, "stream": True}, headers=first)
         assert ok.status_code == 200
@@ -304,7 +307,7 @@ class TestBudget:
         self, gateway: Gateway, upstream: FakeAnthropic, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=1.0, spent_usd=1.0)
-        token = gateway.issue_token("run-1", 0)
+        token = gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")
         response = await client.post("/v1/messages", json=BODY, headers={"x-api-key": token})
         assert response.status_code == 402
         assert upstream.seen == []
@@ -315,12 +318,12 @@ class TestRouting:
         self, gateway: Gateway, upstream: FakeAnthropic, client: httpx.AsyncClient
     ) -> None:
         gateway.open_run("run-1", budget_usd=None)
-        headers = {"x-api-key": gateway.issue_token("run-1", 0)}
+        headers = {"x-api-key": gateway.issue_token("run-1", 0, model="claude-sonnet-4-5")}
         batches = await client.post("/v1/messages/batches", json={}, headers=headers)
         assert batches.status_code == 403
         assert batches.json()["error"]["type"] == "permission_error"
-        assert (await client.get("/admin", headers=headers)).status_code == 404
-        assert (await client.get("/", headers=headers)).status_code == 404
+        assert (await client.get("/admin", headers=headers)).status_code == 403
+        assert (await client.get("/", headers=headers)).status_code == 403
         assert upstream.seen == []
 
     @pytest.mark.parametrize(
@@ -350,7 +353,7 @@ class TestRouting:
         await gw.start()
         try:
             gw.open_run("run-1", budget_usd=None)
-            token = gw.issue_token("run-1", 0)
+            token = gw.issue_token("run-1", 0, model="claude-sonnet-4-5")
             async with httpx.AsyncClient(base_url=gw.url) as http:
                 response = await http.post("/v1/messages", json=BODY, headers={"x-api-key": token})
         finally:
@@ -370,8 +373,9 @@ class TestRouting:
             on_usage=sinks.on_usage,
             on_budget_exhausted=sinks.on_budget_exhausted,
             upstream_timeout=5,
-            max_request_bytes=1000,
+            guard=(guard := Guard(RequestRules(max_request_bytes=1000))),
         )
+        guard.pin(VariationKey("run-1", 0), "claude-sonnet-4-5")
         token = tokens.issue(VariationKey("run-1", 0))
         transport = httpx.ASGITransport(app=proxy.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:

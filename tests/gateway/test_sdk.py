@@ -30,7 +30,9 @@ async def sdk(gateway: Gateway, upstream: FakeAnthropic) -> AsyncIterator[anthro
     upstream.scenario.tool_use = True
     gateway.open_run("run-sdk", budget_usd=None)
     client = anthropic.AsyncAnthropic(
-        base_url=gateway.url, api_key=gateway.issue_token("run-sdk", 2), max_retries=0
+        base_url=gateway.url,
+        api_key=gateway.issue_token("run-sdk", 2, model="claude-sonnet-5-5"),
+        max_retries=0,
     )
     yield client
     await client.close()
@@ -75,7 +77,9 @@ async def test_sdk_sees_budget_refusal_as_an_error_and_does_not_retry(
     gateway: Gateway, sdk: anthropic.AsyncAnthropic
 ) -> None:
     gateway.open_run("run-sdk", budget_usd=0)  # reopen with nothing to spend
-    retrying = sdk.with_options(api_key=gateway.issue_token("run-sdk", 2), max_retries=3)
+    retrying = sdk.with_options(
+        api_key=gateway.issue_token("run-sdk", 2, model="claude-sonnet-5-5"), max_retries=3
+    )
     with capture_logs() as logs, pytest.raises(anthropic.APIStatusError) as refused:
         await retrying.messages.create(model="claude-sonnet-5-5", max_tokens=8, messages=MESSAGES)
     assert refused.value.status_code == 402

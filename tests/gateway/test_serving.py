@@ -42,7 +42,7 @@ async def test_unix_socket_serves_streaming_and_plain_requests(
     assert path is not None and stat.S_ISSOCK(path.stat().st_mode)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666
     gateway.open_run("run-1", budget_usd=None)
-    token = gateway.issue_token("run-1", 3)
+    token = gateway.issue_token("run-1", 3, model="claude-haiku-4-5")
     transport = httpx.AsyncHTTPTransport(uds=str(path))
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
         plain = await http.post("/v1/messages", json=BODY, headers={"x-api-key": token})
@@ -87,7 +87,7 @@ async def test_stop_does_not_wait_forever_for_a_stuck_stream(
     gw = make_gateway(upstream, sinks, grace=1)
     await gw.start()
     gw.open_run("run-1", budget_usd=None)
-    token = gw.issue_token("run-1", 0)
+    token = gw.issue_token("run-1", 0, model="claude-haiku-4-5")
     upstream.scenario.hold = asyncio.Event()  # the upstream never finishes
     http = httpx.AsyncClient(base_url=gw.url, timeout=10)
     body, headers = {**BODY, "stream": True}, {"x-api-key": token}
@@ -125,4 +125,4 @@ async def test_stale_socket_file_is_replaced_but_other_files_are_not(
 
 async def test_issue_token_requires_an_open_run(gateway: Gateway) -> None:
     with pytest.raises(NotFound):
-        gateway.issue_token("never-opened", 0)
+        gateway.issue_token("never-opened", 0, model="claude-haiku-4-5")

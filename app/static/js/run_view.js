@@ -75,6 +75,12 @@ export class RunView {
         if (column) column.addLine(id, data);
         break;
       }
+      case "gateway_refusal": {
+        // Shown as an error line of the variation: its request never left the host.
+        const column = this.columns.get(vid);
+        if (column) column.addLine(id, { seq: null, type: "error", text: `gateway refused: ${data.message}`, data: { ...data, source: "gateway" } });
+        break;
+      }
       case "variation_status":
         this.patchVariation(vid, { status: data.status, error: data.error ?? null });
         this.scheduleRefresh();
