@@ -108,6 +108,11 @@ class RepoCache:
         ):
             await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
 
+    async def git_token(self, repo_url: str) -> str | None:
+        """The secret stored for this repository's origin (for a backend that clones remotely)."""
+        credential = await self._credentials.for_url(repo_url)
+        return None if credential is None else credential.password
+
     async def prepare(self, *, run_id: str, repo_url: str, ref: str | None) -> str:
         """Clone or fetch the repository once per run; return the commit sha `ref` names."""
         check_run_id(run_id)

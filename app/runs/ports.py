@@ -30,6 +30,10 @@ class Workspaces(Protocol):
         """Apply a diff to a working tree the agent never ran in."""
         ...
 
+    async def git_token(self, repo_url: str) -> str | None:
+        """The host-side git secret for a repository's origin, or None."""
+        ...
+
 
 @dataclass(frozen=True)
 class ModelAccess:

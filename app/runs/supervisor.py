@@ -207,6 +207,10 @@ class Supervisor:
                 statements=[repo.set_variation(run.id, vid, relay_token_sha256=digest)]
             )
             relay_url = self._settings.server_url + relay_path(run.id, vid)
+        # Only a backend that clones where the agent runs (a container) needs the git token.
+        git_token = None
+        if can.tree is TreeLocation.REMOTE:
+            git_token = await self._workspaces.git_token(run.repo_url)
         job = VariationJob(
             run_id=run.id,
             variation_id=vid,
@@ -229,6 +233,7 @@ class Supervisor:
             gateway_token=None if access is None else access.token,
             relay_url=relay_url,
             relay_token=relay_token,
+            git_token=git_token,
         )
         if not await mark_running(self._events, job):
             return
