@@ -16,10 +16,10 @@ from rich.text import Text
 from app.cli.console import out
 from app.cli.errors import EXIT_INTERRUPTED, CliError
 from app.cli.follow import follow_run
-from app.cli.options import GLOBAL
-from app.cli.runs_common import serve_port, serve_url, start_run
+from app.cli.options import GLOBAL, EmbeddedOpt, QuietOpt
+from app.cli.runs_common import private_data_hint, serve_port, serve_url, start_run
 from app.cli.session import connect, embedded_settings
-from app.cli.tables import score_table, winner_line
+from app.cli.tables import print_outcome
 from app.schemas import RunCreate, VariationSpec
 
 SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
@@ -78,13 +78,16 @@ def demo(
             "--keep-serving", help="Keep the server running after the run, to open it in a browser."
         ),
     ] = False,
+    embedded: EmbeddedOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Try AIdeator: 3 variations fix a sample repository, live, then a score table.
 
     Without ANTHROPIC_API_KEY the agents (the real Claude Code CLI) talk to AIdeator's
     scripted model, not Claude: fix-correct, fix-bad and no-change. With a key, three
     variations of claude-sonnet-4-5. Runs an embedded server (default backend; data where
-    `aideator serve` keeps it) and allows local repositories for it.
+    `aideator serve` keeps it) and allows local repositories for it. While `aideator serve`
+    runs, the demo uses it if it accepts local repositories, else a private embedded server.
     """
     started = time.monotonic()
     base = embedded_settings(0, debug=GLOBAL.debug, overrides={})
@@ -103,18 +106,21 @@ def demo(
             winner_policy="best_score",
         )
         port = serve_port() if keep_serving else 0
-        with connect(None, debug=GLOBAL.debug, overrides=overrides, port=port) as conn:
+        with connect(
+            None, debug=GLOBAL.debug, overrides=overrides, port=port, embedded=embedded
+        ) as conn:
             accepted = start_run(conn, body)
-            followed = follow_run(conn.client, accepted)
+            followed = follow_run(conn.client, accepted, quiet=quiet)
             console = out()
             console.print()
-            console.print(score_table(followed.run))
-            console.print(winner_line(followed.run), soft_wrap=True)
+            print_outcome(console, followed.run)
             console.print(Text(f"demo took {time.monotonic() - started:.1f} s", style="dim"))
             if followed.cancelled_by_user:
                 raise typer.Exit(EXIT_INTERRUPTED)
             if keep_serving:
                 _wait_for_ctrl_c(f"{conn.url}/#/runs/{accepted.run_id}")
+            elif conn.private_data is not None:
+                console.print(private_data_hint(conn), soft_wrap=True, highlight=False)
             else:
                 console.print(
                     f"see it in the browser: run `aideator serve`, then open "

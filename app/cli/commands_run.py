@@ -16,10 +16,12 @@ from app.cli.options import (
     ApiKeyOpt,
     BudgetOpt,
     CheckOpt,
+    EmbeddedOpt,
     ModelOpt,
     PolicyOpt,
     PromptFileOpt,
     PromptOpt,
+    QuietOpt,
     RefOpt,
     RepoOpt,
     ServerOpt,
@@ -28,10 +30,16 @@ from app.cli.options import (
     VariationsOpt,
     spec_flags,
 )
-from app.cli.runs_common import embedded_overrides, pin_local_head, print_links, start_run
+from app.cli.runs_common import (
+    embedded_overrides,
+    pin_local_head,
+    print_links,
+    say_when_unchecked,
+    start_run,
+)
 from app.cli.session import connect
 from app.cli.spec_file import build_run_spec
-from app.cli.tables import score_table, winner_line
+from app.cli.tables import print_outcome
 from app.reports import write_report
 
 OUTCOME_EXIT = {"passed": EXIT_OK, "failed": EXIT_FAILED, "error": EXIT_USAGE}
@@ -51,6 +59,8 @@ def run(
     winner_policy: PolicyOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
+    embedded: EmbeddedOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run N variations and watch every agent line live; ends with the score table.
 
@@ -70,15 +80,19 @@ def run(
         winner_policy=winner_policy,
     )
     body = pin_local_head(build_run_spec(spec, flags))
+    say_when_unchecked(body)
     with connect(
-        server, debug=GLOBAL.debug, overrides=embedded_overrides(body), api_key=api_key
+        server,
+        debug=GLOBAL.debug,
+        overrides=embedded_overrides(body),
+        api_key=api_key,
+        embedded=embedded,
     ) as conn:
         accepted = start_run(conn, body)
-        followed = follow_run(conn.client, accepted)
+        followed = follow_run(conn.client, accepted, quiet=quiet)
         console = out()
         console.print()
-        console.print(score_table(followed.run))
-        console.print(winner_line(followed.run), soft_wrap=True)
+        print_outcome(console, followed.run)
         print_links(conn, accepted.run_id)
     if followed.cancelled_by_user:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -99,6 +113,7 @@ def compare(
     winner_policy: PolicyOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
+    embedded: EmbeddedOpt = False,
     report_dir: Annotated[
         Path,
         typer.Option(
@@ -131,8 +146,13 @@ def compare(
         winner_policy=winner_policy,
     )
     body = pin_local_head(build_run_spec(spec, flags, default_policy="best_score"))
+    say_when_unchecked(body)
     with connect(
-        server, debug=GLOBAL.debug, overrides=embedded_overrides(body), api_key=api_key
+        server,
+        debug=GLOBAL.debug,
+        overrides=embedded_overrides(body),
+        api_key=api_key,
+        embedded=embedded,
     ) as conn:
         accepted = start_run(conn, body, quiet=not verbose)
         followed = follow_run(conn.client, accepted, show_lines=verbose, live=False)
@@ -143,8 +163,7 @@ def compare(
         }
     report = write_report(report_dir, run_read, diffs, followed.transcripts)
     console = out()
-    console.print(score_table(run_read))
-    console.print(winner_line(run_read), soft_wrap=True)
+    print_outcome(console, run_read)
     passed = sum(1 for v in report["variations"] if v["passed"])
     console.print(
         Text(

@@ -12,7 +12,7 @@ from app.cli.console import notice, out
 from app.cli.errors import CliError
 from app.cli.options import GLOBAL, ApiKeyOpt, ServerOpt
 from app.cli.session import connect
-from app.cli.tables import runs_table, score_table, winner_line
+from app.cli.tables import print_outcome, runs_table, winner_line
 
 runs_app = typer.Typer(
     name="runs",
@@ -68,8 +68,7 @@ def show(
         console.print(Text(f"check: {run.check_command}"), soft_wrap=True)
     if run.error:
         console.print(Text(f"error: {run.error}", style="red"), soft_wrap=True)
-    console.print(score_table(run))
-    console.print(winner_line(run), soft_wrap=True)
+    print_outcome(console, run)
 
 
 @runs_app.command("diff")

@@ -54,7 +54,9 @@ def serve(
         # Links and relay URLs must name the address actually served.
         settings = settings.model_copy(update=updates)
     lock = ServerLock(settings.data_dir)
-    if not lock.acquire(kind="serve", url=settings.server_url):
+    if not lock.acquire(
+        kind="serve", url=settings.server_url, allow_local_repos=settings.allow_local_repos
+    ):
         holder = lock.holder()
         raise CliError(
             f"another aideator process (pid {holder.get('pid', '?')}) serves the data directory "

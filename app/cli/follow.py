@@ -78,10 +78,15 @@ def _display(view: RunView, live: bool) -> Iterator[None]:
 
 
 def follow_run(
-    client: ApiClient, accepted: RunAccepted, *, show_lines: bool = True, live: bool = True
+    client: ApiClient,
+    accepted: RunAccepted,
+    *,
+    show_lines: bool = True,
+    live: bool = True,
+    quiet: bool = False,
 ) -> Followed:
     """Stream the run into the terminal until it ends; Ctrl-C cancels it and waits for the end."""
-    view = RunView(out(), accepted.variations, show_lines=show_lines)
+    view = RunView(out(), accepted.variations, show_lines=show_lines, quiet=quiet)
     run_id = accepted.run_id
     cancelled = False
     poller = (

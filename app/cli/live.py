@@ -53,11 +53,20 @@ def _tokens_in(usage: dict[str, Any]) -> int:
     return sum(int(usage.get(k) or 0) for k in keys)
 
 
+UNRECOGNIZED_MODEL = "[claude-code:unrecognized_model]"
+
+
+def is_noise(payload: dict[str, Any]) -> bool:
+    """Claude Code's warning that it does not know a `scripted/...` model: expected, not news."""
+    text = str(payload.get("text") or "")
+    return text.startswith(UNRECOGNIZED_MODEL) and '"scripted/' in text
+
+
 def agent_line_texts(payload: dict[str, Any]) -> list[Text]:
     """How one `agent_output` payload is shown: zero or more styled lines."""
     kind, text = payload.get("type"), payload.get("text") or ""
     data = payload.get("data") or {}
-    if kind == "usage":
+    if kind == "usage" or is_noise(payload):
         return []
     if kind == "tool_result":
         lines = text.splitlines() or [""]
@@ -81,10 +90,16 @@ class RunView:
     """Turns a run's stream events into printed lines and live status lines."""
 
     def __init__(
-        self, console: Console, variations: list[VariationAccepted], *, show_lines: bool = True
+        self,
+        console: Console,
+        variations: list[VariationAccepted],
+        *,
+        show_lines: bool = True,
+        quiet: bool = False,
     ) -> None:
         self.console = console
         self.show_lines = show_lines
+        self.quiet = quiet  # statuses, results and errors only
         self.states = {
             v.variation_id: VariationState(
                 v.variation_id, variation_label(v.spec), PALETTE[v.variation_id % len(PALETTE)]
@@ -119,6 +134,8 @@ class RunView:
             if data.get("type") == "usage" and isinstance(data.get("data"), dict):
                 state.tokens_in = _tokens_in(data["data"])
                 state.tokens_out = int(data["data"].get("output_tokens") or 0)
+            if self.quiet and data.get("type") != "error":
+                return
             for line in agent_line_texts(data):
                 self.say(state.vid, line)
         elif event.event == "gateway_refusal" and state is not None:
@@ -129,7 +146,12 @@ class RunView:
             self._status(state, str(data.get("status")), data.get("error"))
         elif event.event == "variation_result" and state is not None:
             self._result(state, data)
-        elif event.event == "run_status" and data.get("base_sha") and self.show_lines:
+        elif (
+            event.event == "run_status"
+            and data.get("base_sha")
+            and self.show_lines
+            and not self.quiet
+        ):
             self.console.print(Text(f"base commit {data['base_sha'][:12]}", style="dim"))
         elif event.event == "winner" and self.show_lines:
             by = data.get("selected_by")

@@ -33,6 +33,26 @@ ServerOpt = Annotated[
     ),
 ]
 
+EmbeddedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--embedded",
+        help="Start a server for this command even when `aideator serve` is running (its "
+        "data then goes to a private directory beside the shared one). Without it, a running "
+        "server is used when it can do the job.",
+        rich_help_panel="Server",
+    ),
+]
+
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="Print only each variation's status and result, not every agent line.",
+    ),
+]
+
 ApiKeyOpt = Annotated[
     str | None,
     typer.Option(

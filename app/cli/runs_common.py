@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from app.cli.console import notice, out, warn
 from app.cli.session import Connection
 from app.cli.spec_file import is_local_repo
 from app.config import Settings
+from app.repos.check_command import detect_check_command
 from app.schemas import RunAccepted, RunCreate
 
 SCRIPTED_WARNING = (
@@ -45,6 +47,20 @@ def _git(path: str, *args: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip()
+
+
+def say_when_unchecked(body: RunCreate) -> None:
+    """Without a check command, say what the ranking rests on, and offer the obvious check."""
+    if body.check_command:
+        return
+    warn(
+        "no check command: nothing will test the variations, so the ranking is by diff, "
+        "cost and time only"
+    )
+    if is_local_repo(body.repo_url):
+        found = detect_check_command(Path(body.repo_url.removeprefix("file://")))
+        if found:
+            notice(f"this repository looks tested by `{found}`: add --check '{found}' to use it")
 
 
 def embedded_overrides(body: RunCreate) -> dict[str, Any]:
@@ -90,9 +106,24 @@ def start_run(conn: Connection, body: RunCreate, *, quiet: bool = False) -> RunA
     return accepted
 
 
+def private_data_hint(conn: Connection) -> str | None:
+    """How to see a run kept in an embedded server's private data directory, if it is one."""
+    place = conn.private_data
+    if place is None:
+        return None
+    return (
+        f"this run is kept in {place}; to browse it: AIDEATOR_DATA_DIR={place} "
+        f"AIDEATOR_DATABASE_URL=sqlite+aiosqlite:///{place / 'aideator.db'} aideator serve "
+        "--port 8001"
+    )
+
+
 def print_links(conn: Connection, run_id: str) -> None:
     """How to look at the run afterwards."""
-    if conn.embedded is not None:
+    hint = private_data_hint(conn)
+    if hint is not None:
+        out().print(Text(hint, style="dim"), soft_wrap=True)
+    elif conn.embedded is not None:
         out().print(
             Text(
                 f"open it in the browser: run `aideator serve`, then {run_page(conn, run_id)}",

@@ -24,8 +24,8 @@ class ServerLock:
         self.path = data_dir / LOCK_NAME
         self._file: TextIO | None = None
 
-    def acquire(self, *, kind: str, url: str) -> bool:
-        """Take the lock and record who holds it; False when another process holds it."""
+    def acquire(self, *, kind: str, url: str, **facts: Any) -> bool:
+        """Take the lock and record who holds it (and `facts` about it); False when taken."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.path.open("a+", encoding="utf-8")
         try:
@@ -35,13 +35,13 @@ class ServerLock:
             return False
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"kind": kind, "url": url, "pid": os.getpid()}))
+        handle.write(json.dumps({"kind": kind, "url": url, "pid": os.getpid(), **facts}))
         handle.flush()
         self._file = handle
         return True
 
     def holder(self) -> dict[str, Any]:
-        """What the holder wrote: kind (`serve` or `embedded`), url, pid; {} if unreadable."""
+        """What the holder wrote: kind (`serve`/`embedded`), url, pid, facts; {} if unreadable."""
         try:
             value = json.loads(self.path.read_text(encoding="utf-8") or "{}")
         except (OSError, ValueError):

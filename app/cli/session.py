@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +19,8 @@ from app.cli.errors import CliError
 from app.cli.server_lock import ServerLock
 from app.config import Settings, describe_errors
 
+PRIVATE_DIR = "embedded"  # under the data directory: a command's own server when it must
+
 
 @dataclass
 class Connection:
@@ -24,6 +28,7 @@ class Connection:
 
     client: ApiClient
     embedded: EmbeddedServer | None = None
+    private_data: Path | None = None  # the embedded server's data directory
 
     @property
     def url(self) -> str:
@@ -71,55 +76,104 @@ def connect(
     overrides: Mapping[str, Any] | None = None,
     port: int = 0,
     api_key: str | None = None,
+    embedded: bool = False,
 ) -> Iterator[Connection]:
     """A connection for one command; an embedded server lives as long as the `with` block.
 
     `overrides` are Settings fields for an embedded server only (e.g. allow_local_repos);
-    `api_key` is for a running server that wants one.
+    `api_key` is for a running server that wants one. A running `aideator serve` on the same
+    data directory is used only when it can do the job (local repositories need a server
+    that accepts them); otherwise, or with `embedded`, the command starts its own server
+    with a private data directory beside the shared one.
     """
+    if server and embedded:
+        raise CliError("--server and --embedded exclude each other", hint="choose one")
     if server:
         with ApiClient(server, api_key=api_key) as client:
             yield Connection(client)
         return
+    wanted = dict(overrides or {})
+    private: Path | None = None
     sock = _bind(port)
     try:
-        settings = embedded_settings(sock.getsockname()[1], debug=debug, overrides=overrides or {})
-    except CliError:
+        settings = embedded_settings(sock.getsockname()[1], debug=debug, overrides=wanted)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        lock = ServerLock(settings.data_dir)
+        if not lock.acquire(kind="embedded", url=url):
+            holder = lock.holder()
+            if not embedded:
+                shared = _shared_server(holder, api_key, wanted)
+                if shared is not None:
+                    sock.close()
+                    with shared:
+                        yield Connection(shared)
+                    return
+            settings, lock = _private_settings(settings, url, holder, forced=embedded)
+            private = settings.data_dir
+    except BaseException:
         sock.close()
         raise
-    lock = ServerLock(settings.data_dir)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    if not lock.acquire(kind="embedded", url=url):
-        sock.close()
-        with _shared_server(lock, api_key) as client:
-            yield Connection(client)
-        return
     try:
         settings, own_key = with_own_key(settings)
-        embedded = EmbeddedServer(settings, sock, debug=debug)
-        embedded.start()
+        server_obj = EmbeddedServer(settings, sock, debug=debug)
+        server_obj.start()
         try:
-            with ApiClient(embedded.url, api_key=own_key) as client:
-                yield Connection(client, embedded)
+            with ApiClient(server_obj.url, api_key=own_key) as client:
+                yield Connection(client, server_obj, private_data=private)
         finally:
-            embedded.stop()
+            server_obj.stop()
     finally:
         lock.release()
 
 
-@contextmanager
-def _shared_server(lock: ServerLock, api_key: str | None) -> Iterator[ApiClient]:
-    holder = lock.holder()
-    if holder.get("kind") == "serve" and holder.get("url"):
-        client = ApiClient(str(holder["url"]), api_key=api_key)
-        if client.health():
-            notice(f"using the AIdeator server at {client.base_url}")
-            with client:
-                yield client
-            return
-        client.close()
+def _shared_server(
+    holder: Mapping[str, Any], api_key: str | None, wanted: Mapping[str, Any]
+) -> ApiClient | None:
+    """The running `aideator serve` when it can do what this command needs, else None."""
+    if holder.get("kind") != "serve" or not holder.get("url"):
+        return None
+    url = str(holder["url"])
+    if wanted.get("allow_local_repos") and not holder.get("allow_local_repos"):
+        notice(
+            f"the AIdeator server at {url} does not accept local repositories "
+            "(AIDEATOR_ALLOW_LOCAL_REPOS is off): this command starts its own server"
+        )
+        return None
+    client = ApiClient(url, api_key=api_key)
+    if client.health():
+        notice(f"using the AIdeator server at {client.base_url} (--embedded: a private one)")
+        return client
+    client.close()
+    return None
+
+
+def _private_settings(
+    settings: Settings, url: str, holder: Mapping[str, Any], *, forced: bool
+) -> tuple[Settings, ServerLock]:
+    """Settings with a data directory and database of this command's own, and its lock.
+
+    Another process owns the shared data directory; two servers must never share one.
+    """
+    for place in _private_places(settings.data_dir):
+        lock = ServerLock(place)
+        if lock.acquire(kind="embedded", url=url):
+            database = f"sqlite+aiosqlite:///{(place / 'aideator.db').resolve()}"
+            private = settings.model_copy(update={"data_dir": place, "database_url": database})
+            why = (
+                "--embedded"
+                if forced
+                else f"pid {holder.get('pid', '?')} holds {settings.data_dir}"
+            )
+            notice(f"embedded server with its own data in {place} ({why})")
+            return private, lock
     raise CliError(
         f"another aideator process (pid {holder.get('pid', '?')}) is using the data directory "
-        f"{lock.path.parent}",
+        f"{settings.data_dir}",
         hint="run `aideator serve` once and pass --server URL to share it, or wait for it to end",
     )
+
+
+def _private_places(data_dir: Path) -> Iterator[Path]:
+    yield data_dir / PRIVATE_DIR
+    data_dir.mkdir(parents=True, exist_ok=True)
+    yield Path(tempfile.mkdtemp(prefix=f"{PRIVATE_DIR}-", dir=data_dir))

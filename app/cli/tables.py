@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from rich import box
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from app.reports import variation_label
+from app.reports.markdown import first_line
 from app.schemas import RunRead, RunSummary, VariationRead
 
 _STATUS_STYLE = {
@@ -32,6 +33,8 @@ def _order(v: VariationRead) -> tuple[int, int]:
 
 def _check(v: VariationRead) -> Text:
     if v.check is None:
+        if v.score is None and v.status == "failed" and v.error:
+            return Text("not run", style="red")
         return Text("-", style="dim")
     if v.check.passed:
         return Text("passed", style="green")
@@ -46,8 +49,66 @@ def _diff(v: VariationRead) -> str:
     return f"{files} +{stats.insertions}/-{stats.deletions}"
 
 
-def score_table(run: RunRead) -> Table:
-    """One row per variation, best first: status, check, diff, tokens, cost, time, score."""
+# Columns of the score table; the ones with a drop order go first when the terminal is narrow.
+_COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("", "left", None),
+    ("rank", "right", None),
+    ("var", "right", None),
+    ("model", "left", None),
+    ("status", "left", None),
+    ("check", "left", None),
+    ("diff", "left", 4),
+    ("tokens in/out", "right", 1),
+    ("cost", "right", 5),
+    ("time", "right", 3),
+    ("score", "right", 2),
+)
+_GAP = 2  # at most two spaces between two columns
+_EDGES = 2  # rich's padding at the table's two edges
+
+
+def _cells(run: RunRead, v: VariationRead) -> list[str | Text]:
+    u = v.usage
+    tokens_in = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens
+    rank = _rank(v)
+    return [
+        "★" if v.variation_id == run.winning_variation_id else "",
+        "-" if rank is None else str(rank),
+        str(v.variation_id),
+        variation_label(v.spec),
+        Text(v.status, style=_STATUS_STYLE.get(v.status, "")),
+        _check(v),
+        _diff(v),
+        f"{tokens_in:,} / {u.output_tokens:,}",
+        f"${v.cost_usd:.4f}",
+        "-" if v.duration_seconds is None else f"{v.duration_seconds:.1f} s",
+        "-" if v.score is None else f"{v.score:g}",
+    ]
+
+
+def _fitting_columns(rows: list[list[str | Text]], width: int | None) -> list[int]:
+    """Indexes of the columns to show: drop the least useful until the table fits `width`."""
+    keep = list(range(len(_COLUMNS)))
+    if width is None:
+        return keep
+    sizes = [
+        max([len(name)] + [len(str(row[i])) for row in rows])
+        for i, (name, _, _) in enumerate(_COLUMNS)
+    ]
+    droppable = sorted((order, i) for i, (_, _, order) in enumerate(_COLUMNS) if order is not None)
+    for _, index in droppable:
+        if sum(sizes[i] for i in keep) + _GAP * (len(keep) - 1) + _EDGES <= width:
+            break
+        keep.remove(index)
+    return keep
+
+
+def score_table(run: RunRead, width: int | None = None) -> Table:
+    """One row per variation, best first: status, check, diff, tokens, cost, time, score.
+
+    With a `width`, the least useful columns are left out until the table fits: the model
+    name is never cut.
+    """
     table = Table(
         title=f"run {run.id} · {run.status}",
         title_justify="left",
@@ -56,47 +117,57 @@ def score_table(run: RunRead) -> Table:
         pad_edge=False,
         collapse_padding=True,
     )
-    for name, justify in (
-        ("", "left"),
-        ("rank", "right"),
-        ("var", "right"),
-        ("model", "left"),
-        ("status", "left"),
-        ("check", "left"),
-        ("diff", "left"),
-        ("tokens in/out", "right"),
-        ("cost", "right"),
-        ("time", "right"),
-        ("score", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name != "model")  # type: ignore[arg-type]
-    for v in sorted(run.variations, key=_order):
-        u = v.usage
-        tokens_in = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens
-        rank = _rank(v)
-        table.add_row(
-            "★" if v.variation_id == run.winning_variation_id else "",
-            "-" if rank is None else str(rank),
-            str(v.variation_id),
-            variation_label(v.spec),
-            Text(v.status, style=_STATUS_STYLE.get(v.status, "")),
-            _check(v),
-            _diff(v),
-            f"{tokens_in:,} / {u.output_tokens:,}",
-            f"${v.cost_usd:.4f}",
-            "-" if v.duration_seconds is None else f"{v.duration_seconds:.1f} s",
-            "-" if v.score is None else f"{v.score:g}",
-        )
+    ordered = sorted(run.variations, key=_order)
+    rows = [_cells(run, v) for v in ordered]
+    keep = _fitting_columns(rows, width)
+    for i in keep:
+        name, justify, _ = _COLUMNS[i]
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
     return table
 
 
+def _unranked(run: RunRead) -> list[VariationRead]:
+    return [v for v in run.variations if v.score is None and v.error and v.status == "failed"]
+
+
+def outcome_notes(run: RunRead) -> list[Text]:
+    """What the table cannot say: why variations were not ranked, and a missing check."""
+    notes: list[Text] = []
+    unranked = _unranked(run)
+    causes = {first_line(v.error) for v in unranked}
+    if run.error and unranked and causes == {first_line(run.error)}:
+        notes.append(Text(f"not ranked: {first_line(run.error)}", style="red"))
+    else:
+        for v in unranked:
+            notes.append(
+                Text(f"variation {v.variation_id} not ranked: {first_line(v.error)}", "red")
+            )
+    if not run.check_command and len(unranked) < len(run.variations):
+        notes.append(
+            Text(
+                "no check command: nothing tested the variations, so the ranking is by diff, "
+                "cost and time only",
+                style="yellow",
+            )
+        )
+    return notes
+
+
 def winner_line(run: RunRead) -> Text:
-    """Who won and who said so, or how to pick a winner."""
+    """Who won and who said so, the suggested pick, or why there is nothing to pick."""
     vid = run.winning_variation_id
     if vid is None:
+        ranked = sorted((v for v in run.variations if _rank(v) is not None), key=_order)
+        if not ranked:
+            return Text("no winner recorded: no variation produced a result to judge", "bold")
+        best = next((v for v in ranked if v.score_parts.get("qualifies")), None)
+        suggestion = "" if best is None else f" — suggested: variation {best.variation_id};"
         return Text.assemble(
             ("no winner recorded", "bold"),
-            f" — pick one: aideator runs select {run.id[:8]} <variation> --reason '…'",
+            suggestion,
+            f" pick one: aideator runs select {run.id[:8]} <variation> --reason '…'",
         )
     reason = f": {run.winner_reason}" if run.winner_reason else ""
     return Text.assemble(
@@ -131,3 +202,11 @@ def runs_table(items: list[RunSummary], width: int) -> Group:
             )
         )
     return Group(*lines)
+
+
+def print_outcome(console: Console, run: RunRead) -> None:
+    """The score table fitted to the terminal, what it cannot say, and the winner line."""
+    console.print(score_table(run, console.width))
+    for note in outcome_notes(run):
+        console.print(note, soft_wrap=True)
+    console.print(winner_line(run), soft_wrap=True)

@@ -1,0 +1,103 @@
+"""The score table fits the terminal without cutting the model name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console
+
+from app.cli.tables import outcome_notes, score_table, winner_line
+from app.schemas import RunRead
+
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
+MODEL = "claude-sonnet-4-5-20250929-long-name"
+
+
+def _variation(vid: int, **over: Any) -> dict[str, Any]:
+    return {
+        "variation_id": vid,
+        "spec": {"model": MODEL},
+        "status": "succeeded",
+        "exit_code": 0,
+        "error": None,
+        "diff_stats": {"files": 12, "insertions": 1234, "deletions": 567},
+        "check": {"exit_code": 0, "passed": True, "duration_seconds": 1.0, "output_tail": ""},
+        "usage": {
+            "input_tokens": 1_234_567,
+            "output_tokens": 45_678,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        },
+        "cost_usd": 12.3456,
+        "duration_seconds": 1234.5,
+        "score": 3.0,
+        "score_parts": {"rank": vid + 1, "of": 2, "qualifies": True},
+        "manifest": {},
+        "started_at": NOW,
+        "finished_at": NOW,
+    } | over
+
+
+def _run(variations: list[dict[str, Any]], **over: Any) -> RunRead:
+    return RunRead.model_validate(
+        {
+            "id": "0123456789abcdef",
+            "repo_url": "https://example.com/r",
+            "ref": None,
+            "base_sha": None,
+            "prompt": "p",
+            "status": "succeeded",
+            "backend": "local",
+            "error": None,
+            "variation_count": len(variations),
+            "cost_usd": 1.0,
+            "check_command": "make test",
+            "passed_count": 1,
+            "scripted_model": False,
+            "winner_policy": "manual",
+            "winning_variation_id": None,
+            "winner_selected_by": None,
+            "winner_reason": None,
+            "created_at": NOW,
+            "started_at": NOW,
+            "finished_at": NOW,
+            "budget_usd": None,
+            "timeout_seconds": 900.0,
+            "variations": variations,
+        }
+        | over
+    )
+
+
+def _render(run: RunRead, width: int) -> list[str]:
+    console = Console(width=width, record=True, color_system=None)
+    console.print(score_table(run, width))
+    return console.export_text().splitlines()
+
+
+def test_narrow_terminals_drop_columns_not_the_model_name() -> None:
+    run = _run([_variation(0), _variation(1)])
+    wide = _render(run, 160)
+    assert any("tokens in/out" in line for line in wide)
+    for width in (100, 80):
+        lines = _render(run, width)
+        assert all(len(line) <= width for line in lines), lines
+        rows = [line for line in lines if MODEL in line]
+        assert len(rows) == 2, lines  # the full name, one row per variation
+        assert any("passed" in line for line in rows)
+
+
+def test_suggested_pick_and_unranked_causes() -> None:
+    cause = "clone failed: fatal: not found"
+    run = _run(
+        [
+            _variation(0, score_parts={"rank": 1, "of": 1, "qualifies": True}),
+            _variation(1, status="failed", score=None, score_parts={}, error=cause, check=None),
+        ],
+        check_command=None,
+    )
+    notes = [str(n) for n in outcome_notes(run)]
+    assert f"variation 1 not ranked: {cause}" in notes
+    assert any("ranking is by diff, cost and time only" in n for n in notes)
+    assert "suggested: variation 0" in str(winner_line(run))
