@@ -107,7 +107,12 @@ def demo(
         )
         port = serve_port() if keep_serving else 0
         with connect(
-            None, debug=GLOBAL.debug, overrides=overrides, port=port, embedded=embedded
+            None,
+            debug=GLOBAL.debug,
+            overrides=overrides,
+            port=port,
+            embedded=embedded,
+            starts_run=True,
         ) as conn:
             accepted = start_run(conn, body)
             followed = follow_run(conn.client, accepted, quiet=quiet)

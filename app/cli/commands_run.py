@@ -87,6 +87,7 @@ def run(
         overrides=embedded_overrides(body),
         api_key=api_key,
         embedded=embedded,
+        starts_run=True,
     ) as conn:
         accepted = start_run(conn, body)
         followed = follow_run(conn.client, accepted, quiet=quiet)
@@ -153,6 +154,7 @@ def compare(
         overrides=embedded_overrides(body),
         api_key=api_key,
         embedded=embedded,
+        starts_run=True,
     ) as conn:
         accepted = start_run(conn, body, quiet=not verbose)
         followed = follow_run(conn.client, accepted, show_lines=verbose, live=False)

@@ -77,14 +77,16 @@ def connect(
     port: int = 0,
     api_key: str | None = None,
     embedded: bool = False,
+    starts_run: bool = False,
 ) -> Iterator[Connection]:
     """A connection for one command; an embedded server lives as long as the `with` block.
 
     `overrides` are Settings fields for an embedded server only (e.g. allow_local_repos);
     `api_key` is for a running server that wants one. A running `aideator serve` on the same
     data directory is used only when it can do the job (local repositories need a server
-    that accepts them); otherwise, or with `embedded`, the command starts its own server
-    with a private data directory beside the shared one.
+    that accepts them); otherwise, or with `embedded`, a command that `starts_run` gets its
+    own server with a private data directory beside the shared one. Commands that read
+    existing runs never do: a private database would not have them.
     """
     if server and embedded:
         raise CliError("--server and --embedded exclude each other", hint="choose one")
@@ -108,6 +110,8 @@ def connect(
                     with shared:
                         yield Connection(shared)
                     return
+            if not starts_run:
+                raise _busy(settings, holder)
             settings, lock = _private_settings(settings, url, holder, forced=embedded)
             private = settings.data_dir
     except BaseException:
@@ -166,7 +170,11 @@ def _private_settings(
             )
             notice(f"embedded server with its own data in {place} ({why})")
             return private, lock
-    raise CliError(
+    raise _busy(settings, holder)
+
+
+def _busy(settings: Settings, holder: Mapping[str, Any]) -> CliError:
+    return CliError(
         f"another aideator process (pid {holder.get('pid', '?')}) is using the data directory "
         f"{settings.data_dir}",
         hint="run `aideator serve` once and pass --server URL to share it, or wait for it to end",
