@@ -11,6 +11,7 @@ import httpx
 
 from app.cli.errors import CliError
 from app.cli.sse import StreamEvent, follow_stream
+from app.delivery.schemas import PushResult
 from app.schemas import RunAccepted, RunCreate, RunList, RunRead
 
 API = "/api/v1"
@@ -128,6 +129,25 @@ class ApiClient:
         return RunRead.model_validate(
             self._call("POST", f"/runs/{run_id}/select", json=body).json()
         )
+
+    def push(
+        self,
+        run_id: str,
+        variation_id: int,
+        *,
+        branch: str | None = None,
+        pull_request: bool = False,
+        title: str | None = None,
+    ) -> PushResult:
+        """Push a variation as a new branch (maybe a pull request)."""
+        body: dict[str, Any] = {"pull_request": pull_request}
+        if branch:
+            body["branch"] = branch
+        if title:
+            body["title"] = title
+        path = f"/runs/{run_id}/variations/{variation_id}/push"
+        # A push and a pull request can take a while on a slow remote.
+        return PushResult.model_validate(self._call("POST", path, json=body, timeout=300).json())
 
     def cancel(self, run_id: str) -> RunRead:
         """Stop a run's agents."""

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from app.cli.commands_deliver import push_passing_winner
 from app.cli.console import notice, out
 from app.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from app.cli.follow import follow_run
@@ -126,6 +127,16 @@ def compare(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Print every agent line as it comes.")
     ] = False,
+    push_winner: Annotated[
+        bool,
+        typer.Option(
+            "--push-winner",
+            help="When a variation passed, push the winner as a new branch of the repository.",
+        ),
+    ] = False,
+    pr: Annotated[
+        bool, typer.Option("--pr", help="With --push-winner: also open a pull request.")
+    ] = False,
 ) -> None:
     """CI form of `run`: no live view, writes a report directory, exits by the result.
 
@@ -163,7 +174,12 @@ def compare(
             v.variation_id: conn.client.diff(run_read.id, v.variation_id)
             for v in run_read.variations
         }
+        pushed = (
+            push_passing_winner(conn.client, run_read, pull_request=pr) if push_winner else None
+        )
     report = write_report(report_dir, run_read, diffs, followed.transcripts)
+    if push_winner and pushed is None:
+        notice("no variation passed: nothing was pushed")
     console = out()
     print_outcome(console, run_read)
     passed = sum(1 for v in report["variations"] if v["passed"])
