@@ -4,6 +4,8 @@ One implementation for every producer: the CLI writes a report directory from a 
 run; a server route could do the same (call `write_report` in a worker thread).
 """
 
+from aideator_scoring.markdown import render_markdown
+
 from app.reports.build import (
     SCHEMA_VERSION,
     build_report,
@@ -14,7 +16,6 @@ from app.reports.build import (
     variation_passed,
 )
 from app.reports.files import write_report
-from app.reports.markdown import render_markdown
 
 __all__ = [
     "SCHEMA_VERSION",

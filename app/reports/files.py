@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from aideator_scoring.markdown import render_markdown
+
 from app.reports.build import build_report, patch_name, transcript_name
-from app.reports.markdown import render_markdown
 from app.schemas import RunRead
 
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.db import Database
-from app.events.log import EventLog, event_row
-from app.models import Run, Variation, utcnow
-from app.runs import repository as repo
-from app.runs.scoring import (
+from aideator_scoring.policy import (
     Outcome,
     choose_winner,
     rank,
@@ -16,6 +12,11 @@ from app.runs.scoring import (
     score_value,
     winner_reason,
 )
+
+from app.db import Database
+from app.events.log import EventLog, event_row
+from app.models import Run, Variation, utcnow
+from app.runs import repository as repo
 
 _NOT_DONE = ("queued", "running")
 

@@ -47,18 +47,23 @@ class TestReport:
         assert len(by_id[0]["check"]["output_tail"]) == 4000
         json.dumps(report)  # serialisable as report.json
 
+        assert report["outcome"] == "passed" and report["winner"]["selected_by"] == "policy"
+        assert by_id[1]["score"] == 3.0 and by_id[1]["score_parts"]["qualifies"] is True
+
         md = render_markdown(report)
-        assert "**Winner: variation 1** (`good`)" in md
-        assert "| 1 | 1 | `good` | ✅ passed | 1 file(s), +2/-1 | 0 | $0.2000 | 4.2 s |" in md
+        assert "**Winner: variation 1** (`good`), picked by the score policy" in md
+        row = "| 🏆 | 1 | 1 | `good` | succeeded | ✅ passed | 1 file, +2/-1 | 10 / 3 | $0.2000 |"
+        assert row in md
         assert "`m\\|pipe`" in md and "no change" in md
-        assert "Check command: `t`" in md
+        assert "Check: `t`" in md
 
     def test_no_winner(self) -> None:
         report = build_report(
             [outcome(0, "a", "", None, None)], prompt="p", repo={}, check_command=""
         )
         assert report["winner"] is None and report["check_command"] is None
-        assert "**No winner:**" in render_markdown(report)
+        md = render_markdown(report)
+        assert "**No winner recorded.**" in md and "| - |" in md  # no cost known
 
 
 class TestTranscript:

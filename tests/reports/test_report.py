@@ -124,7 +124,11 @@ def test_report_object() -> None:
     }
     first = report["variations"][0]
     assert first["patch"] == "variation-0.patch" and first["transcript"] == "variation-0.jsonl"
-    assert first["rank"] == 1 and first["passed"] is False
+    # Ranks and scores come from the one policy: the passed check ranks first.
+    assert first["rank"] == 2 and first["passed"] is False and first["score"] == 1.0
+    second = report["variations"][1]
+    assert second["rank"] == 1 and second["score"] == 3.0 and second["passed"] is True
+    assert second["score_parts"]["qualifies"] is True and second["score_parts"]["of"] == 2
     assert first["manifest"]["base_sha"] == "b" * 40
     assert report["run"]["created_at"] == NOW.isoformat()
     json.dumps(report)  # serializable as is

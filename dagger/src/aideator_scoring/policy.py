@@ -2,8 +2,8 @@
 
 Ties are broken by variation id, so the order is total and the winner never depends on the
 order variations are listed in. A score is points (2 for a passed check, 1 for a non-empty
-diff); the rank orders equal points by cost, time and id. Both are stored with their parts,
-so a user sees why. `docs/scoring.md` is the user-facing description.
+diff); the rank orders equal points by cost, time and id. `docs/scoring.md` is the
+user-facing description.
 """
 
 from __future__ import annotations
@@ -23,18 +23,25 @@ class Outcome:
     status: str
     check_passed: bool | None  # None: no check ran
     diff_files: int
-    cost_usd: float
+    cost_usd: float | None  # None: unknown (no gateway metered it)
     duration_seconds: float | None
     has_result: bool = True  # False: it failed before its agent reported (e.g. no clone)
 
 
-def sort_key(o: Outcome) -> tuple[bool, bool, float, float, int]:
-    """The policy as a sort key: smaller is better (an unknown duration sorts last)."""
+def _unknown_last(value: float | None) -> tuple[bool, float]:
+    return (value is None, 0.0 if value is None else value)
+
+
+def sort_key(o: Outcome) -> tuple[bool, bool, tuple[bool, float], tuple[bool, float], int]:
+    """The policy as a sort key: smaller is better; unknown cost or time sorts last.
+
+    A check that did not run ranks like a failed one: only a passed check counts.
+    """
     return (
-        not bool(o.check_passed),
+        not o.check_passed,
         o.diff_files <= 0,
-        round(o.cost_usd, 6),
-        o.duration_seconds if o.duration_seconds is not None else float("inf"),
+        _unknown_last(None if o.cost_usd is None else round(o.cost_usd, 6)),
+        _unknown_last(o.duration_seconds),
         o.variation_id,
     )
 
@@ -53,12 +60,10 @@ def rank(outcomes: list[Outcome]) -> list[Outcome]:
 def qualifies(o: Outcome) -> bool:
     """Whether a policy may name this variation the winner.
 
-    Its check passed, or no check ran and it changed something; a failed check or an empty
-    change never wins by policy (a user may still select it).
+    It changed something and its check did not fail. An empty diff never wins by policy,
+    even with a passing check: there is nothing to apply or push (a user may still pick it).
     """
-    if o.check_passed is None:
-        return o.diff_files > 0
-    return o.check_passed
+    return o.diff_files > 0 and o.check_passed is not False
 
 
 def score_value(o: Outcome) -> float:
@@ -71,7 +76,7 @@ def score_parts(o: Outcome, position: int, total: int) -> dict[str, Any]:
     return {
         "check_passed": o.check_passed,
         "has_diff": o.diff_files > 0,
-        "cost_usd": round(o.cost_usd, 6),
+        "cost_usd": None if o.cost_usd is None else round(o.cost_usd, 6),
         "duration_seconds": o.duration_seconds,
         "points": score_value(o),
         "rank": position,

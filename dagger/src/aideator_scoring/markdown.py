@@ -53,6 +53,10 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} s"
 
 
+def _cost(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
 def _row(v: Mapping[str, Any], winner_id: int | None) -> str:
     usage = v["usage"]
     cells = [
@@ -63,8 +67,8 @@ def _row(v: Mapping[str, Any], winner_id: int | None) -> str:
         v["status"],
         _check(v),
         _diff(v["diff_stats"]),
-        f"{usage['input_tokens']:,} / {usage['output_tokens']:,}",
-        f"${v['cost_usd']:.4f}",
+        f"{usage.get('input_tokens', 0):,} / {usage.get('output_tokens', 0):,}",
+        _cost(v["cost_usd"]),
         _seconds(v["duration_seconds"]),
         "-" if v["score"] is None else f"{v['score']:g}",
     ]
@@ -108,7 +112,7 @@ def render_markdown(report: Mapping[str, Any], winner_patch: str | None = None) 
     if len(prompt) > MAX_PROMPT_CHARS:
         prompt = prompt[:MAX_PROMPT_CHARS] + "…"
     lines = ["## AIdeator comparison", "", _winner_line(report), ""]
-    if run["scripted_model"]:
+    if run.get("scripted_model"):
         lines += ["> ⚠️ **scripted model, not Claude**: agents talked to a test model.", ""]
     lines += ["> " + line for line in prompt.splitlines() or [""]]
     sha = (repo["base_sha"] or "?")[:12]

@@ -1,0 +1,122 @@
+"""One table of results, three judges: the server, the CLI's report and the Dagger module.
+
+The server scores stored variations at run end (`app/runs/finalize.py`), `aideator compare`
+writes report.json from the API view (`app/reports`), and `dagger call compare` builds its
+report from what its containers returned (`aideator_dagger.report`). All three must rank
+the same variations alike and crown the same winner, whatever the table holds.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aideator_scoring.policy import choose_winner, rank
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.models import Run, Variation
+from app.reports import build_report
+from app.runs.finalize import outcome_of
+from app.runs.views import run_read
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dagger" / "src"))
+from aideator_dagger.report import CheckOutcome, VariationOutcome
+from aideator_dagger.report import build_report as module_report
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+rows = st.lists(
+    st.fixed_dictionaries(
+        {
+            "exit_code": st.sampled_from([0, 0, 1]),
+            "files": st.integers(0, 3),
+            "check": st.sampled_from([None, 0, 1, 2]),
+            "cost": st.sampled_from([0.0, 0.01, 0.02, 0.5]),
+            "duration": st.sampled_from([None, 1.0, 2.5, 30.0]),
+        }
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _server_rows(table: list[dict[str, Any]], check_command: str | None) -> list[Variation]:
+    return [
+        Variation(
+            run_id="r",
+            variation_id=vid,
+            spec={"agent": "claude-code", "model": f"m{vid}"},
+            status="succeeded" if row["exit_code"] == 0 else "failed",
+            exit_code=row["exit_code"],
+            files_changed=row["files"],
+            insertions=row["files"],
+            deletions=0,
+            check_exit_code=row["check"] if check_command else None,
+            check_output="out" if check_command and row["check"] is not None else None,
+            cost_usd=row["cost"],
+            duration_seconds=row["duration"],
+        )
+        for vid, row in enumerate(table)
+    ]
+
+
+def _module_outcomes(
+    table: list[dict[str, Any]], check_command: str | None
+) -> list[VariationOutcome]:
+    outcomes = []
+    for vid, row in enumerate(table):
+        result = {
+            "exit_code": row["exit_code"],
+            "diff": "diff --git a/f b/f\n" * row["files"],
+            "diff_stats": {"files": row["files"], "insertions": row["files"], "deletions": 0},
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+            "cost_usd": row["cost"],
+            "duration_seconds": row["duration"],
+        }
+        ran = check_command and row["check"] is not None
+        check = CheckOutcome(row["check"], "out") if ran else None
+        outcomes.append(VariationOutcome(vid, f"m{vid}", result, "", check))
+    return outcomes
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows, st.booleans())
+def test_server_report_and_module_agree(table: list[dict[str, Any]], with_check: bool) -> None:
+    check_command = "make test" if with_check else None
+    variations = _server_rows(table, check_command)
+
+    server = [outcome_of(v) for v in variations]
+    server_ranks = [o.variation_id for o in rank(server)]
+    server_winner = choose_winner(server)
+
+    run = Run(
+        id="r",
+        repo_url="https://example.com/r.git",
+        prompt="p",
+        check_command=check_command,
+        backend="local",
+        status="succeeded",
+        timeout_seconds=60.0,
+        created_at=NOW,
+    )
+    report = build_report(run_read(run, variations))
+    module = module_report(
+        _module_outcomes(table, check_command),
+        prompt="p",
+        repo={"url": "u", "ref": "main", "base_sha": "s"},
+        check_command=check_command or "",
+    )
+    for judged in (report, module):
+        ranked = sorted(
+            (v for v in judged["variations"] if v["rank"] is not None), key=lambda v: v["rank"]
+        )
+        assert [v["variation_id"] for v in ranked] == server_ranks
+    assert [v["passed"] for v in report["variations"]] == [
+        v["passed"] for v in module["variations"]
+    ]
+    assert [v["score"] for v in report["variations"]] == [v["score"] for v in module["variations"]]
+    assert report["outcome"] == module["outcome"]
+    module_winner = None if module["winner"] is None else module["winner"]["variation_id"]
+    assert module_winner == (None if server_winner is None else server_winner.variation_id)
