@@ -7,8 +7,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from app.reports import variation_label
-from app.reports.markdown import first_line
+from app.reports import first_line, variation_label
 from app.schemas import RunRead, RunSummary, VariationRead
 
 _STATUS_STYLE = {

@@ -4,7 +4,7 @@ One implementation for every producer: the CLI writes a report directory from a 
 run; a server route could do the same (call `write_report` in a worker thread).
 """
 
-from aideator_scoring.markdown import render_markdown
+from aideator_scoring.markdown import first_line, render_markdown
 
 from app.reports.build import (
     SCHEMA_VERSION,
@@ -20,6 +20,7 @@ from app.reports.files import write_report
 __all__ = [
     "SCHEMA_VERSION",
     "build_report",
+    "first_line",
     "patch_name",
     "render_markdown",
     "run_outcome",

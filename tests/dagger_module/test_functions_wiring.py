@@ -199,7 +199,9 @@ class TestCompare:
         assert report["winner"]["variation_id"] == 0
         assert report["winner"]["model"] == "scripted/fix-correct"
         assert [v["rank"] for v in report["variations"]] == [1, 2, 3]
-        assert "| 🏆 | 1 | 0 | `scripted/fix-correct` | succeeded | ✅ passed |" in files["report.md"]
+        assert (
+            "| 🏆 | 1 | 0 | `scripted/fix-correct` | succeeded | ✅ passed |" in files["report.md"]
+        )
 
     async def test_count_variations_of_one_model(
         self, runs: dict[str, list[dagger.Container]]
