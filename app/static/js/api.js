@@ -145,6 +145,18 @@ export function selectWinner(runId, variationId, reason) {
   return request(`/runs/${encodeURIComponent(runId)}/select`, { method: "POST", body });
 }
 
+/** POST /runs/{id}/variations/{n}/push: a new branch (and maybe a pull request). */
+export function pushVariation(runId, variationId, { branch, pullRequest = false } = {}) {
+  const body = { pull_request: pullRequest };
+  if (branch) body.branch = branch;
+  return request(`/runs/${encodeURIComponent(runId)}/variations/${variationId}/push`, { method: "POST", body });
+}
+
+/** GET /runs/{id}/deliveries: the branches the run's variations were pushed as. */
+export function listDeliveries(runId) {
+  return request(`/runs/${encodeURIComponent(runId)}/deliveries`);
+}
+
 /** POST /runs/{id}/cancel. */
 export function cancelRun(runId) {
   return request(`/runs/${encodeURIComponent(runId)}/cancel`, { method: "POST" });

@@ -6,6 +6,7 @@ import { ApiError, getRun } from "./api.js";
 import { ComparePanel } from "./compare_panel.js";
 import { h, replace } from "./dom.js";
 import { TERMINAL_RUN, TERMINAL_VARIATION } from "./format.js";
+import { PushPanel } from "./push_panel.js";
 import { RunHeader } from "./run_header.js";
 import { RunStream } from "./run_stream.js";
 import { VariationColumn } from "./variation_column.js";
@@ -58,7 +59,8 @@ export class RunView {
       this.columns.set(v.variation_id, column);
       grid.append(column.el);
     }
-    replace(this.el, this.header.el, grid, this.compare.el);
+    this.push = new PushPanel({ runId: run.id });
+    replace(this.el, this.header.el, grid, this.compare.el, this.push.el);
     this.renderWinner();
     this.compare.setRun(run);
     this.stream = new RunStream(run.id, { onEvent: (name, data, id) => this.onEvent(name, data, id), onState: (s) => this.header.setConnection(s) });
@@ -101,6 +103,9 @@ export class RunView {
         Object.assign(this.run, { winning_variation_id: data.variation_id, winner_selected_by: data.selected_by, winner_reason: data.reason ?? null });
         this.renderWinner();
         break;
+      case "delivered":
+        this.push.addDelivery(data);
+        break;
       case "complete":
         merge(this.run, { status: data.status }, TERMINAL_RUN);
         this.header.update(this.run);
@@ -139,6 +144,7 @@ export class RunView {
     for (const [vid, column] of this.columns) column.setWinner(this.run.winning_variation_id === vid);
     this.header.update(this.run);
     this.compare.setRun(this.run);
+    this.push.setRun(this.run);
   }
 
   scheduleRefresh(delay = REFRESH_DELAY_MS) {
