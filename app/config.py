@@ -45,6 +45,20 @@ class Settings(BaseSettings):
         default=False,
         description="Allow local paths, file:// and loopback/private hosts as repo_url.",
     )
+    dagger_engines: str | None = Field(
+        default=None,
+        description="dagger backend: comma-separated Dagger engine runner hosts (e.g. "
+        "tcp://engine-0:1234,kube-pod://dagger-engine-x?namespace=dagger); variations go to "
+        "the least-loaded one. Unset: the CLI's own engine.",
+    )
+    dagger_engine_max_active: int = Field(
+        default=4, ge=1, le=256, description="dagger backend: variations at once per engine."
+    )
+    dagger_engine_down_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="dagger backend: how long an engine that failed to connect is skipped.",
+    )
     max_variations: int = Field(default=5, ge=1, le=50)
     max_concurrent_variations: int = Field(default=8, ge=1, le=256)
     variation_timeout_seconds: float = Field(default=900.0, gt=0)
@@ -253,7 +267,12 @@ class Settings(BaseSettings):
         sandbox = self.local_settings.model_dump()
         fields: dict[str, dict[str, object]] = {
             "local": sandbox,
-            "dagger": {"check_sandbox": sandbox},
+            "dagger": {
+                "check_sandbox": sandbox,
+                "engines": parse_engines(self.dagger_engines),
+                "engine_max_active": self.dagger_engine_max_active,
+                "engine_down_seconds": self.dagger_engine_down_seconds,
+            },
             "process": {"allow_unsandboxed": self.allow_unsandboxed, "relay": self.process_relay},
         }
         return RUNNER_SETTINGS.validate_python({**fields[self.backend], "backend": self.backend})
@@ -262,6 +281,16 @@ class Settings(BaseSettings):
     def uses_scripted_model(self) -> bool:
         """True when no Anthropic key is configured: agents talk to the scripted model."""
         return self.anthropic_api_key is None or not self.anthropic_api_key.get_secret_value()
+
+
+def parse_engines(value: str | None) -> tuple[str, ...]:
+    """The comma-separated runner hosts of AIDEATOR_DAGGER_ENGINES, blanks and repeats dropped."""
+    hosts: list[str] = []
+    for item in (value or "").split(","):
+        host = item.strip()
+        if host and host not in hosts:
+            hosts.append(host)
+    return tuple(hosts)
 
 
 class SettingsError(Exception):

@@ -43,6 +43,8 @@ async def ready(services: ServicesDep) -> JSONResponse:
         "hint": available.hint,
         "limits": available.limits,
     }
+    if available.engines:
+        checks["backend"]["engines"] = list(available.engines)
     checks["model"] = (
         "scripted model, not Claude" if services.settings.uses_scripted_model else "anthropic"
     )

@@ -60,6 +60,7 @@ class Availability:
     detail: str
     hint: str | None = None
     limits: str | None = None  # how resource limits are enforced (cgroups / rlimits / none)
+    engines: tuple[dict[str, Any], ...] = ()  # per-engine states of a pooled backend
 
 
 class Checker(Protocol):

@@ -30,7 +30,16 @@ def runner_for(config: RunnerSettings) -> Runner:
         from app.runners.local import LocalRunner
 
         checks = LocalRunner(config.check_sandbox)
-        return DaggerRunner(checker=checks.check, dagger_bin=config.dagger_bin)
+        pool = None
+        if config.engines:
+            from app.runners.dagger.engine_pool import EnginePool
+
+            pool = EnginePool(
+                list(config.engines),
+                per_engine=config.engine_max_active,
+                down_seconds=config.engine_down_seconds,
+            )
+        return DaggerRunner(checker=checks.check, dagger_bin=config.dagger_bin, pool=pool)
     if isinstance(config, ProcessSettings):
         from app.runners.process import ProcessRunner
 

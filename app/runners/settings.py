@@ -36,6 +36,9 @@ class DaggerSettings(BaseModel):
     backend: Literal["dagger"] = "dagger"
     dagger_bin: str = "dagger"
     check_sandbox: LocalSettings = LocalSettings()
+    engines: tuple[str, ...] = ()  # runner hosts of an engine pool; empty: the CLI's own
+    engine_max_active: int = Field(default=4, ge=1)
+    engine_down_seconds: float = Field(default=60.0, gt=0)
 
 
 class ProcessSettings(BaseModel):

@@ -16,6 +16,7 @@ import shutil
 import signal
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -32,7 +33,13 @@ from app.runners.base import (
     VariationJob,
 )
 from app.runners.child import kill_group
-from app.runners.dagger.command import InvocationError, build_invocation, parse_result
+from app.runners.dagger.command import (
+    DaggerInvocation,
+    InvocationError,
+    build_invocation,
+    parse_result,
+)
+from app.runners.dagger.engine_pool import EnginePool, NoEngineAvailable
 from app.runners.dagger.output import BoundedTail, read_bounded
 
 log = structlog.get_logger()
@@ -50,6 +57,23 @@ LIMITS = (
 CONTAINER_RUNTIMES = ("docker", "podman", "nerdctl", "finch")
 RUNNER_HOST_ENV = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+MAX_ENGINE_ATTEMPTS = 2  # a variation whose engine did not connect is retried once
+# What the CLI says when it never reached its engine (nothing ran, so a retry is safe).
+_CONNECT_FAILURE = re.compile(
+    r"failed to connect|connection refused|no such host|dial tcp|i/o timeout|"
+    r"connect: network is unreachable|could not connect|failed to (start|reach) (the )?engine",
+    re.IGNORECASE,
+)
+
+
+def connect_failure(ended: AgentExit) -> str | None:
+    """The CLI's own words when a call ended because it never reached its engine."""
+    if ended.final_result is not None or ended.timed_out or not ended.debug_log:
+        return None
+    for line in reversed(ended.debug_log.strip().splitlines()):
+        if _CONNECT_FAILURE.search(line):
+            return line.strip()[:300]
+    return None
 
 
 def _version_tuple(text: str) -> tuple[int, ...] | None:
@@ -102,6 +126,7 @@ class DaggerRunner:
         grace_seconds: float = 3.0,
         availability_ttl: float = 30.0,
         probe_timeout: float = 20.0,
+        pool: EnginePool | None = None,
     ) -> None:
         self._checker = checker  # checks run on the host's copy of the tree (a local sandbox)
         self._dagger_bin = dagger_bin
@@ -110,15 +135,26 @@ class DaggerRunner:
         self._ttl = availability_ttl
         self._probe_timeout = probe_timeout
         self._cached: tuple[float, Availability] | None = None
+        self._pool = pool
 
     async def availability(self) -> Availability:
         """CLI present, module found, engine startable or remote; cached for a short while."""
         now = time.monotonic()
-        if self._cached is not None and now - self._cached[0] < self._ttl:
-            return self._cached[1]
-        result = await self._check()
-        self._cached = (time.monotonic(), result)
-        return result
+        if self._cached is None or now - self._cached[0] >= self._ttl:
+            self._cached = (time.monotonic(), await self._check())
+        result = self._cached[1]
+        if self._pool is None or not result.ok:
+            return result
+        # The engines' states are live, never cached: they change with every failed call.
+        states = self._pool.states()
+        up = sum(1 for s in states if s["state"] == "up")
+        return replace(
+            result,
+            ok=up > 0,
+            detail=f"{result.detail}; {up} of {len(states)} engines up",
+            hint=None if up else "every engine failed to connect; see engines[].last_error",
+            engines=tuple(states),
+        )
 
     async def _check(self) -> Availability:
         env = dict(os.environ)
@@ -154,6 +190,8 @@ class DaggerRunner:
                 hint=INSTALL_HINT,
                 limits=LIMITS,
             )
+        if self._pool is not None:
+            return Availability(ok=True, detail=f"{out}; engine pool", limits=LIMITS)
         if env.get(RUNNER_HOST_ENV):
             detail = f"{out}; remote engine from {RUNNER_HOST_ENV}"
             return Availability(ok=True, detail=detail, limits=LIMITS)
@@ -188,7 +226,6 @@ class DaggerRunner:
 
     async def run(self, job: VariationJob) -> AsyncIterator[str | AgentExit]:
         """Run `dagger call ... stream-agent` for the job; yield one AgentExit."""
-        bound = log.bind(run_id=job.run_id, variation_id=job.variation_id, backend=self.name)
         try:
             invocation = build_invocation(
                 job, dagger_bin=self._dagger_bin, module=self._module, base_env=os.environ
@@ -196,6 +233,39 @@ class DaggerRunner:
         except InvocationError as exc:
             yield AgentExit(exit_code=None, error=str(exc))
             return
+        if self._pool is None:
+            yield await self._call(invocation, job)
+            return
+        tried: list[str] = []
+        while True:
+            try:
+                async with self._pool.lease(exclude=tried) as engine:
+                    env = {**invocation.env, RUNNER_HOST_ENV: engine.host}
+                    ended = await self._call(DaggerInvocation(invocation.argv, env), job)
+            except NoEngineAvailable as exc:
+                yield AgentExit(exit_code=None, error=str(exc))
+                return
+            reason = connect_failure(ended)
+            if reason is None:
+                yield ended
+                return
+            await self._pool.mark_down(engine.host, reason)
+            tried.append(engine.host)
+            retry = len(tried) < MAX_ENGINE_ATTEMPTS
+            log.warning("dagger.engine.down", engine=engine.host, reason=reason, retry=retry)
+            # A plain line: the event log records it as this variation's `log` output.
+            yield (
+                f"aideator: Dagger engine {engine.host} is marked down for "
+                f"{self._pool.down_seconds:g} s: {reason}"
+                + ("; retrying on another engine" if retry else "")
+            )
+            if not retry:
+                yield ended
+                return
+
+    async def _call(self, invocation: DaggerInvocation, job: VariationJob) -> AgentExit:
+        """One `dagger call` process, stopped on timeout or cancellation."""
+        bound = log.bind(run_id=job.run_id, variation_id=job.variation_id, backend=self.name)
         secrets = [s for s in (job.gateway_token, job.relay_token, job.git_token) if s]
         bound.info("dagger.call.start", module=self._module)
         started = time.monotonic()
@@ -210,8 +280,7 @@ class DaggerRunner:
             )
         except OSError as exc:  # missing CLI, or a prompt beyond the OS argument limit
             bound.warning("dagger.call.not_started", error=str(exc))
-            yield AgentExit(exit_code=None, error=f"could not start the dagger CLI: {exc}")
-            return
+            return AgentExit(exit_code=None, error=f"could not start the dagger CLI: {exc}")
         assert proc.stdout is not None and proc.stderr is not None
         tail = BoundedTail()
         settled = False
@@ -226,20 +295,19 @@ class DaggerRunner:
                 await self._stop(proc)
                 settled = True
                 bound.warning("dagger.call.timed_out", seconds=job.timeout_seconds)
-                yield AgentExit(
+                return AgentExit(
                     exit_code=None,
                     timed_out=True,
                     error=f"timed out after {job.timeout_seconds:g} s",
                     debug_log=tail.text(secrets),
                 )
-                return
             settled = True
         finally:
             if not settled:
                 await self._stop(proc)
             kill_group(proc.pid)  # anything the CLI left in its group goes too
         bound.info("dagger.call.exit", code=code, seconds=round(time.monotonic() - started, 3))
-        yield self._exit(code, stdout, tail.text(secrets))
+        return self._exit(code, stdout, tail.text(secrets))
 
     @staticmethod
     def _exit(code: int, stdout: str, debug_log: str) -> AgentExit:

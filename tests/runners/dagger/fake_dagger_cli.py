@@ -11,6 +11,11 @@ FAKE_DAGGER_MODE says:
                on a private clone of --source, relay its lines to --relay, print its result
                (used by the backend contract tests, tests/runners/test_contract.py)
 `version` prints a version line (FAKE_DAGGER_VERSION) like `dagger version` does.
+
+For the engine pool tests: a call whose _EXPERIMENTAL_DAGGER_RUNNER_HOST is listed in
+FAKE_DAGGER_REFUSE (comma-separated) fails the way the CLI does when its engine refuses
+the connection; FAKE_DAGGER_DELAY (seconds) delays every other call; FAKE_DAGGER_LOG names
+a file that gets one JSON line per call: the engine, start and end times.
 """
 
 from __future__ import annotations
@@ -117,7 +122,26 @@ def main() -> int:
     if sys.argv[1:] == ["version"]:
         print(os.environ.get("FAKE_DAGGER_VERSION", "dagger v0.21.11 (stand-in) linux/amd64"))
         return 0
-    mode = os.environ.get("FAKE_DAGGER_MODE", "result")
+    engine = os.environ.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "")
+    if engine and engine in os.environ.get("FAKE_DAGGER_REFUSE", "").split(","):
+        print(
+            f"Error: failed to connect to engine: dial tcp {engine.removeprefix('tcp://')}: "
+            "connect: connection refused",
+            file=sys.stderr,
+        )
+        return 1
+    started = time.time()
+    time.sleep(float(os.environ.get("FAKE_DAGGER_DELAY", "0")))
+    try:
+        return _act(os.environ.get("FAKE_DAGGER_MODE", "result"))
+    finally:
+        if log := os.environ.get("FAKE_DAGGER_LOG"):
+            entry = {"engine": engine, "start": started, "end": time.time(), "argv": sys.argv[1:]}
+            with open(log, "a") as out:
+                out.write(json.dumps(entry) + "\n")
+
+
+def _act(mode: str) -> int:
     token = os.environ.get("AIDEATOR_GATEWAY_TOKEN", "")
     if mode in ("result", "agent-failed"):
         _record({})
