@@ -49,8 +49,12 @@ class GitCredential:
         return f"{self.scheme}://{shown}:{self.port}"
 
     def config(self) -> list[tuple[str, str]]:
-        """`-c` pairs: the helper, only for URLs on this credential's own origin."""
-        return [(f"credential.{self.origin}{self.path}.helper", HELPER)]
+        """`-c` pairs: the helper, only for URLs on this credential's own origin.
+
+        By origin, not path: git matches credential config without the path (unless
+        credential.useHttpPath), and this git process talks to the one checked URL anyway.
+        """
+        return [(f"credential.{self.origin}.helper", HELPER)]
 
     def environment(self) -> dict[str, str]:
         """What the helper reads (the environment of the host's git process only)."""

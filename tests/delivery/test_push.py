@@ -195,3 +195,14 @@ async def test_push_without_credentials_is_a_clear_error(
     assert not any(
         method == "POST" and "receive-pack" in path for method, path, _ in server.requests
     )
+
+
+async def test_push_to_a_local_repository_needs_no_credentials(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    repo = make_git_repo(tmp_path / "local", {"calc.py": "x\n"})
+    run = await _finished_run(client, str(repo))
+    res = await client.post(f"/api/v1/runs/{run['id']}/variations/1/push", json={"branch": "mine"})
+    assert res.status_code == 200, res.text
+    assert git_out(repo, "show", "mine:other.txt") == "other\n"
+    assert git_out(repo, "status", "--porcelain") == ""  # the checked-out branch is untouched

@@ -175,3 +175,13 @@ class TestPrivateClone:
                     run_id="r", repo_url=f"{redirector.base_url}/repo.git", ref=None
                 )
         assert redirector.requests and target.requests == []
+
+
+async def test_clone_with_a_path_scoped_line(tmp_path: Path, source_repo: SourceRepo) -> None:
+    token = f"canary-{secrets.token_hex(8)}"
+    with GitHttpServer(source_repo.bare.parent.parent, auth=("git", token)) as server:
+        port = server.server_address[1]
+        store = _store(tmp_path / "creds", f"http://git:{token}@127.0.0.1:{port}/srv")
+        cache = RepoCache(tmp_path / "cache", allow_local=True, credentials=GitCredentials(store))
+        sha = await cache.prepare(run_id="r", repo_url=f"{server.base_url}/srv/repo.git", ref=None)
+    assert sha == source_repo.main
