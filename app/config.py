@@ -235,6 +235,20 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _github_api_over_https(self) -> Settings:
+        # The pull request call carries a token: plain http only where local repositories
+        # are allowed (development, tests on loopback).
+        url = self.github_api_url
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("AIDEATOR_GITHUB_API_URL must be an https:// URL")
+        if url.startswith("http://") and not self.allow_local_repos:
+            raise ValueError(
+                "AIDEATOR_GITHUB_API_URL must be https:// (http:// only with "
+                "AIDEATOR_ALLOW_LOCAL_REPOS=true, for development)"
+            )
+        return self
+
     @property
     def auth_enabled(self) -> bool:
         """Whether API keys are configured."""

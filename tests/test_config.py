@@ -24,6 +24,8 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"AIDEATOR_MAX_VARIATIONS": "0"}, "AIDEATOR_MAX_VARIATIONS"),
         ({"AIDEATOR_DATABASE_URL": "mysql://x"}, "AIDEATOR_DATABASE_URL"),
         ({"AIDEATOR_BACKEND": "process"}, "AIDEATOR_ALLOW_UNSANDBOXED=true"),
+        ({"AIDEATOR_GITHUB_API_URL": "http://ghe.example.com/api/v3"}, "must be https://"),
+        ({"AIDEATOR_GITHUB_API_URL": "ftp://x"}, "AIDEATOR_GITHUB_API_URL must be"),
     ],
 )
 def test_bad_settings_are_named(

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.cli.errors import CliError
+from app.delivery.commit import failed_files
 
 _CONFLICT = re.compile(r"^(?:U (.+)|Applied patch to '(.+)' with conflicts\.)$", re.MULTILINE)
-_FAILED = re.compile(r"^error: (?:patch failed: )?([^:\n]+?)(?::\d+)?: ", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _conflicts(root: Path, patch_file: str) -> list[str] | None:
     if tried.returncode == 0:
         return None
     text = tried.stdout + "\n" + tried.stderr
-    names = {a or b for a, b in _CONFLICT.findall(text)} | set(_FAILED.findall(text))
+    names = {a or b for a, b in _CONFLICT.findall(text)} | set(failed_files(text))
     return sorted(names) or ["(git named none)"]
 
 

@@ -20,7 +20,12 @@ from app.repos.mirror import sync_mirror
 
 AUTHOR_NAME = "AIdeator agent"
 AUTHOR_EMAIL = "agent@aideator.invalid"
-_FAILED_PATH = re.compile(r"(?:patch failed|error): ([^:\n]+?)(?::\d+)?(?::|$)", re.MULTILINE)
+# git apply's ways of naming a file it could not patch.
+_FAILED_PATH = re.compile(
+    r"^error: (?:patch failed: (.+?):\d+|(.+?): (?:patch does not apply|does not exist in index"
+    r"|already exists in index|already exists in working directory))$",
+    re.MULTILINE,
+)
 
 
 class PatchDoesNotApply(RepoError):
@@ -51,8 +56,9 @@ async def ensure_base(access: RemoteAccess, base_sha: str) -> None:
     )
 
 
-def _failed_files(message: str) -> list[str]:
-    return sorted({m.group(1).strip() for m in _FAILED_PATH.finditer(message)})
+def failed_files(message: str) -> list[str]:
+    """The files git apply's stderr says it could not patch, sorted."""
+    return sorted({(m.group(1) or m.group(2)).strip() for m in _FAILED_PATH.finditer(message)})
 
 
 async def build_commit(access: RemoteAccess, *, base_sha: str, patch: str, message: str) -> str:
@@ -80,7 +86,7 @@ async def build_commit(access: RemoteAccess, *, base_sha: str, patch: str, messa
         )  # fmt: skip
         if code != 0:
             text = stderr.decode("utf-8", "replace")
-            files = _failed_files(text) or ["(see the diff)"]
+            files = failed_files(text) or ["(see the diff)"]
             raise PatchDoesNotApply(
                 "the variation's diff no longer applies to its base commit: " + ", ".join(files),
                 details={"files": files},
