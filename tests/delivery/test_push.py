@@ -206,3 +206,35 @@ async def test_push_to_a_local_repository_needs_no_credentials(
     assert res.status_code == 200, res.text
     assert git_out(repo, "show", "mine:other.txt") == "other\n"
     assert git_out(repo, "status", "--porcelain") == ""  # the checked-out branch is untouched
+
+
+async def test_credentials_are_read_at_each_use_and_a_refusal_is_named(
+    app_client: httpx.AsyncClient, remote: Remote
+) -> None:
+    run = await _finished_run(app_client, remote.url)
+    good = remote.credentials.read_text()
+    remote.credentials.write_text(good.replace(remote.token, "rotated-away", 1))
+    res = await app_client.post(f"/api/v1/runs/{run['id']}/variations/0/push", json={})
+    assert res.status_code == 422
+    assert res.json()["error"]["message"] == (
+        "the credentials stored for 127.0.0.1 were refused by the remote"
+    )
+    remote.credentials.write_text(good)
+    res = await app_client.post(f"/api/v1/runs/{run['id']}/variations/0/push", json={})
+    assert res.status_code == 200, res.text
+
+
+async def test_a_push_the_remote_refuses_is_one_line(
+    app_client: httpx.AsyncClient, remote: Remote
+) -> None:
+    run = await _finished_run(app_client, remote.url)
+    hook = remote.bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'branches are protected here' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    res = await app_client.post(f"/api/v1/runs/{run['id']}/variations/0/push", json={})
+    assert res.status_code == 502
+    error = res.json()["error"]
+    assert error["code"] == "push_refused"
+    assert error["message"].startswith("the remote refused the push: ")
+    assert "pre-receive hook declined" in error["message"]
+    assert git_out(remote.bare, "for-each-ref", "refs/heads").count("\n") == 1
