@@ -1,18 +1,16 @@
-"""Which parts of the host a sandbox sees, all read-only: system dirs, an /etc subset, Python.
+"""Which parts of the host a sandbox sees, all read-only: system dirs and an /etc subset.
 
 Nothing else of the host is visible: not /root or /home, not the server's data directory
-or database, not other workspaces. /etc is an allow-list (the loader cache, certificates,
+or database, not other workspaces, not the server's interpreter or virtualenv (the agent's
+runtime is bound separately, see runtime.py). /etc is an allow-list (the loader cache, certificates,
 time zone, alternatives); passwd, group and hosts are synthesized for the sandbox user.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-from app.runners.agent_launch import AGENT_SRC
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_ENTRIES = (
@@ -31,11 +29,6 @@ ETC_ENTRIES = (
     "ssl",
     "timezone",
 )
-
-
-def python_paths() -> list[Path]:
-    """The interpreter's installation, the venv (site-packages, Claude Code) and the agent."""
-    return [Path(sys.base_prefix), Path(sys.prefix), AGENT_SRC]
 
 
 def _covered(path: Path, bound: Iterable[Path]) -> bool:

@@ -11,14 +11,13 @@ import asyncio
 import contextlib
 import re
 import shutil
-import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import structlog
 
-from app.runners.agent_launch import agent_argv, agent_env, agent_spec
+from app.runners.agent_launch import AGENT_SRC, agent_env, agent_spec
 from app.runners.base import (
     AgentExit,
     Availability,
@@ -32,7 +31,18 @@ from app.runners.base import (
 from app.runners.check_output import check_argv, collect_check
 from app.runners.local.argv import SPEC_FILE
 from app.runners.local.limits import MIB, LimitValues, plan_limits
-from app.runners.local.mounts import host_mounts, python_paths
+from app.runners.local.mounts import SYSTEM_PATHS, host_mounts
+from app.runners.local.runtime import (
+    CLAUDE_BIN,
+    agent_command,
+    claude_binary,
+    hidden_paths,
+    hiding_args,
+    interpreter_mounts,
+    runtime_mounts,
+    system_python,
+    user_env,
+)
 from app.runners.local.session import SandboxHost, run_sandboxed
 from app.runners.local.user import SANDBOX_HOME, choose_identity
 from app.runners.settings import LocalSettings
@@ -40,11 +50,6 @@ from app.runners.settings import LocalSettings
 log = structlog.get_logger()
 
 INSTALL_HINT = "install bubblewrap: apt-get install bubblewrap"
-
-
-def sandbox_path() -> str:
-    """PATH inside the sandbox: the venv's tools first, like the process backend."""
-    return f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
 
 
 def _label(*parts: object) -> str:
@@ -83,10 +88,16 @@ class LocalRunner:
         bwrap = shutil.which("bwrap")
         if bwrap is None:
             raise FileNotFoundError("bwrap")
+        python = system_python()
+        mounts = [
+            *host_mounts(interpreter_mounts(python)),
+            *hiding_args(hidden_paths(SYSTEM_PATHS)),
+            *runtime_mounts(AGENT_SRC, claude_binary()),
+        ]
         return SandboxHost(
             bwrap=bwrap,
-            python=sys.executable,
-            host_mounts=host_mounts(python_paths()),
+            python=python,
+            host_mounts=mounts,
             identity=choose_identity(settings.uid),
             plan=plan_limits(wanted=settings.limits, parent=settings.cgroup_parent),
             values=LimitValues(
@@ -153,14 +164,18 @@ class LocalRunner:
         except FileNotFoundError:
             yield AgentExit(exit_code=None, error=f"bubblewrap is missing; {INSTALL_HINT}")
             return
-        env = agent_env(job, home=Path(SANDBOX_HOME), path=sandbox_path(), base_url=None)
+        tools = user_env(job.workspace)
+        env = agent_env(job, home=Path(SANDBOX_HOME), path=tools["PATH"], base_url=None)
+        env |= tools
+        env["AIDEATOR_CLAUDE_BIN"] = CLAUDE_BIN
+        env.pop("PYTHONPATH", None)  # the runtime is found by path, never by the user's tools
         env.pop("AIDEATOR_SPEC", None)  # the spec travels as a file: no size limit, not in env
         gateway = job.gateway_socket if job.gateway_token else None
         if gateway is not None and job.gateway_token:  # the gateway's placeholder, not a key
             env["ANTHROPIC_API_KEY"] = job.gateway_token
         stream = run_sandboxed(
             host,
-            command=[*agent_argv(host.python), "--spec-file", SPEC_FILE],
+            command=[*agent_command(host.python), "--spec-file", SPEC_FILE],
             env=env,
             workspace=job.workspace,
             wall_seconds=job.timeout_seconds,
@@ -184,7 +199,7 @@ class LocalRunner:
             host = await self._sandbox_host()
         except FileNotFoundError:
             return CheckOutcome(None, 0.0, f"bubblewrap is missing; {INSTALL_HINT}")
-        env = {"PATH": sandbox_path(), "HOME": SANDBOX_HOME, "LANG": "C.UTF-8"}
+        env = {**user_env(workspace), "HOME": SANDBOX_HOME, "LANG": "C.UTF-8"}
         stream = run_sandboxed(
             host,
             command=check_argv(command),
