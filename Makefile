@@ -4,7 +4,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 PYTHON ?= python3
 UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
-APT_PACKAGES := git bubblewrap chromium postgresql podman runc debootstrap
+APT_PACKAGES := git bubblewrap chromium postgresql podman runc debootstrap python3-venv python3-pip
 STAMP := .venv/.installed
 
 .PHONY: install system-deps uv test check lint typecheck serve demo bench clean

@@ -205,6 +205,39 @@ class Settings(BaseSettings):
         "(workspaces are handed over to it); a non-root server uses its own uid.",
     )
 
+    # Setup phase and egress (see docs/setup.md).
+    setup_timeout_seconds: float = Field(
+        default=900.0, gt=0, description="Default wall-clock limit of a run's setup command."
+    )
+    setup_cache_mb: int = Field(
+        default=4096,
+        ge=0,
+        description="Size cap in MiB of the set-up tree cache (least recently used go first; "
+        "0 turns caching off).",
+    )
+    setup_cache_ttl_seconds: float = Field(
+        default=7 * 24 * 3600.0,
+        gt=0,
+        description="A cached set-up tree unused this long is removed.",
+    )
+    egress_allow: str = Field(
+        default="",
+        description="Hosts the egress proxy lets setup (and agents with network `egress`) "
+        "reach: comma-separated `host`, `host:port` or `*.domain`. Empty: no egress.",
+    )
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _egress_entries(cls, value: str) -> str:
+        from app.egress.allowlist import parse_allow_list
+        from app.errors import AppError
+
+        try:
+            parse_allow_list(value)
+        except AppError as exc:
+            raise ValueError(exc.message) from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -22,6 +22,8 @@ from app.api.web import install_web
 from app.config import Settings, get_settings
 from app.db import Database
 from app.delivery.service import DeliveryPorts
+from app.egress import EgressAllowList
+from app.egress.gate import EgressGate
 from app.events.hub import EventHub
 from app.events.log import EventLog
 from app.log_config import configure_logging
@@ -30,6 +32,8 @@ from app.repos.cache import RepoCache
 from app.repos.credentials import GitCredentials
 from app.runners.registry import make_runner
 from app.runs.finalize import recover_interrupted
+from app.runs.setup_cache import SetupCache
+from app.runs.setup_phase import SetupPhase
 from app.runs.supervisor import Supervisor
 
 log = structlog.get_logger()
@@ -66,6 +70,16 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         credentials=credentials,
     )
     await workspaces.sweep_orphans(set())
+    egress = EgressGate(EgressAllowList.from_setting(settings.egress_allow), events)
+    setup_cache = SetupCache(
+        settings.data_dir / "setup-cache",
+        max_bytes=settings.setup_cache_mb * 1024 * 1024,
+        ttl_seconds=settings.setup_cache_ttl_seconds,
+    )
+    await setup_cache.evict()
+    setup = SetupPhase(
+        events=events, runner=runner, workspaces=workspaces, cache=setup_cache, egress=egress
+    )
     supervisor = Supervisor(
         settings=settings,
         db=db,
@@ -73,6 +87,8 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         runner=runner,
         workspaces=workspaces,
         gateway=models.access,
+        setup=setup,
+        egress=egress,
     )
     services = Services(
         settings=settings,
@@ -88,6 +104,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
     finally:
         await supervisor.shutdown()
         await models.stop()
+        egress.close()
         await events.close()
         await hub.close()
         checkpoints.cancel()

@@ -67,6 +67,9 @@ class Run(SQLModel, table=True):
     winning_variation_id: int | None = None
     winner_selected_by: str | None = None
     winner_reason: str | None = None
+    # The run spec's setup fields (`command`, `timeout_seconds`, `network`, `image`) and,
+    # once it ran, how setup went (`source`, `status`, `cached`, `tree`, `error`).
+    setup: dict[str, Any] = _json()
 
 
 class Variation(SQLModel, table=True):

@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 AgentKind = Literal["claude-code", "command"]
 WinnerPolicy = Literal["manual", "best_score"]
+NetworkMode = Literal["none", "egress"]
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _RESERVED_ENV_PREFIXES = ("ANTHROPIC_", "AIDEATOR_", "RELAY_", "CLAUDE_CODE_")
 
@@ -94,6 +95,29 @@ class RunCreate(BaseModel):
     winner_policy: WinnerPolicy = Field(
         default="manual", description="`best_score` records the top variation when the run ends."
     )
+    setup_command: str | None = Field(
+        default=None,
+        max_length=8000,
+        description=(
+            "Shell command (`/bin/sh -c`, repository root) run once per run before any agent, "
+            "with network only through the egress proxy; its tree is every variation's start. "
+            "Default: the repository's `.devcontainer/devcontainer.json` "
+            "`postCreateCommand` or `onCreateCommand`."
+        ),
+    )
+    setup_timeout_seconds: float | None = Field(
+        default=None, gt=0, le=24 * 3600, description="Wall-clock limit of the setup command."
+    )
+    network: NetworkMode = Field(
+        default="none",
+        description="Agents' network: `none`, or `egress` (only the egress proxy's allow-list).",
+    )
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Container image for setup, agents and checks (dagger backend only).",
+    )
 
     @field_validator("prompt")
     @classmethod
@@ -101,6 +125,13 @@ class RunCreate(BaseModel):
         if not prompt.strip():
             raise ValueError("prompt is blank")
         return prompt
+
+    @field_validator("setup_command")
+    @classmethod
+    def _setup_not_blank(cls, command: str | None) -> str | None:
+        if command is not None and (not command.strip() or "\x00" in command):
+            raise ValueError("setup_command is blank")
+        return command
 
     @field_validator("ref")
     @classmethod
@@ -189,6 +220,14 @@ class RunRead(RunSummary):
 
     budget_usd: float | None
     timeout_seconds: float
+    setup_command: str | None = Field(
+        description="The setup command (the spec's, or the devcontainer's once known)."
+    )
+    network: NetworkMode
+    image: str | None
+    setup: dict[str, Any] = Field(
+        description="How setup went: `source` (spec/devcontainer), `command`, `status`, `cached`."
+    )
     variations: list[VariationRead]
 
 

@@ -14,7 +14,7 @@ import contextlib
 import ipaddress
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -93,7 +93,9 @@ async def _pump(
 class EgressProxy:
     """Serves one Unix socket; reports each connection to `record`."""
 
-    def __init__(self, allow: EgressAllowList, record: Callable[[ConnectionRecord], None]) -> None:
+    def __init__(
+        self, allow: EgressAllowList, record: Callable[[ConnectionRecord], Awaitable[None]]
+    ) -> None:
         self._allow = allow
         self._record = record
         self._server: asyncio.base_events.Server | None = None
@@ -126,7 +128,7 @@ class EgressProxy:
         try:
             await self._handle(reader, writer)
         except _Refused as refused:
-            self._emit(ConnectionRecord(refused.host, refused.port, False, refused.reason))
+            await self._emit(ConnectionRecord(refused.host, refused.port, False, refused.reason))
             with contextlib.suppress(OSError, RuntimeError):
                 body = f"egress refused: {refused.reason}\n".encode()
                 writer.write(
@@ -142,10 +144,12 @@ class EgressProxy:
             if task is not None:
                 self._tasks.discard(task)
 
-    def _emit(self, record: ConnectionRecord) -> None:
+    async def _emit(self, record: ConnectionRecord) -> None:
         log.info("egress.connection", **record.to_payload())
-        with contextlib.suppress(Exception):
-            self._record(record)
+        try:
+            await self._record(record)
+        except Exception as exc:  # recording must never break the connection handling
+            log.warning("egress.record_failed", error=str(exc))
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         async with asyncio.timeout(HEAD_TIMEOUT):
@@ -207,7 +211,7 @@ class EgressProxy:
             await asyncio.gather(_pump(reader, up_writer, sent), _pump(up_reader, writer, received))
         finally:
             up_writer.close()
-            self._emit(ConnectionRecord(host, port, True, None, sent[0], received[0]))
+            await self._emit(ConnectionRecord(host, port, True, None, sent[0], received[0]))
 
 
 def _forward_headers(rest: bytes) -> bytes:

@@ -11,8 +11,8 @@ import structlog
 
 from app.errors import RepoError
 from app.repos.credentials import GitCredential, GitCredentials, explain_auth_failure
-from app.repos.directories import directory_bytes, remove_tree
-from app.repos.git_process import GitSettings, run_git
+from app.repos.directories import copy_directory, directory_bytes, remove_tree
+from app.repos.git_process import GitSettings, run_git, run_git_status
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
 from app.repos.refs import check_ref_syntax, is_full_sha
@@ -160,6 +160,25 @@ class RepoCache:
     async def add_worktree(self, *, run_id: str, variation_id: int, base_sha: str) -> Path:
         """Create variation n's own working tree at base_sha (replacing any old one)."""
         workspace = self.workspace_path(run_id, variation_id)
+        await self._check_out_tree(workspace, run_id=run_id, base_sha=base_sha)
+        log.info("workspace_ready", run_id=run_id, variation_id=variation_id, base_sha=base_sha)
+        return workspace
+
+    async def add_setup_tree(self, *, run_id: str, base_sha: str) -> Path:
+        """A working tree at base_sha where the run's setup command runs."""
+        tree = self.layout.run_dir(run_id) / "setup"
+        await self._check_out_tree(tree, run_id=run_id, base_sha=base_sha)
+        return tree
+
+    async def copy_tree(self, source: Path, *, run_id: str, variation_id: int) -> Path:
+        """Variation n's working tree as a copy of a set-up tree (reflinks where possible)."""
+        workspace = self.workspace_path(run_id, variation_id)
+        await asyncio.to_thread(remove_tree, workspace)
+        await asyncio.to_thread(workspace.parent.mkdir, parents=True, exist_ok=True)
+        await copy_directory(source, workspace)
+        return workspace
+
+    async def _check_out_tree(self, workspace: Path, *, run_id: str, base_sha: str) -> None:
         if not is_full_sha(base_sha):
             raise RepoError("base_sha must be a full commit sha", details={"field": "base_sha"})
         mirror = self._run_mirrors.get(run_id)
@@ -185,8 +204,19 @@ class RepoCache:
         except BaseException:
             await asyncio.to_thread(remove_tree, workspace)
             raise
-        log.info("workspace_ready", run_id=run_id, variation_id=variation_id, base_sha=base_sha)
-        return workspace
+
+    async def read_file(self, *, run_id: str, base_sha: str, path: str) -> str | None:
+        """A file's text at base_sha from the run's mirror (no checkout); None if absent."""
+        mirror = self._run_mirrors.get(run_id)
+        if mirror is None or not is_full_sha(base_sha):
+            return None
+        code, out, _ = await run_git_status(
+            ["--git-dir", str(mirror), "cat-file", "blob", f"{base_sha}:{path}"],
+            settings=self._settings(None),
+            what="reading a file",
+            limit_seconds=self.clone_timeout,
+        )
+        return out if code == 0 else None
 
     async def apply_patch(self, workspace: Path, patch: str) -> None:
         """Apply a variation's diff to its (untouched) host workspace, e.g. before a check.

@@ -1,7 +1,8 @@
-"""Blocking directory helpers (size, removal); call them through asyncio.to_thread."""
+"""Directory helpers: size and removal (blocking: call them through asyncio.to_thread), copy."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import stat
@@ -49,3 +50,16 @@ def remove_tree(path: Path) -> bool:
         return True
     shutil.rmtree(path, onerror=_make_writable_and_retry)
     return True
+
+
+async def copy_directory(source: Path, target: Path) -> None:
+    """Copy a tree with modes, owners, times and symlinks as they are (reflinks if possible)."""
+    proc = await asyncio.create_subprocess_exec(
+        "cp", "-a", "--reflink=auto", "--", str(source), str(target),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise OSError(f"copying {source.name} failed: {err.decode(errors='replace').strip()}")

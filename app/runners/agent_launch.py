@@ -29,6 +29,8 @@ def agent_spec(job: VariationJob) -> str:
         "run_id": job.run_id,
         "variation_id": job.variation_id,
     }
+    if job.setup_tree:
+        spec["setup_tree"] = job.setup_tree  # the agent diffs only what changed since setup
     return json.dumps(spec)
 
 

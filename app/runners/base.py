@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,6 +29,23 @@ class VariationJob:
     relay_url: str | None = None  # ingest URL for relayed lines (dagger backend)
     relay_token: str | None = None
     git_token: str | None = None  # host-side token for a private repository (dagger backend)
+    setup_command: str | None = None  # ran on the host's set-up tree, or by the backend
+    setup_tree: str | None = None  # git tree id of the workspace as setup left it
+    setup_source: str | None = None  # where the setup command came from: spec, devcontainer
+    network: str = "none"  # `egress`: the agent reaches the egress proxy (its socket below)
+    egress_socket: Path | None = None
+    image: str | None = None  # container image (dagger backend)
+
+
+@dataclass(frozen=True)
+class SetupJob:
+    """A run's setup command, run once on the set-up tree before any agent."""
+
+    run_id: str
+    workspace: Path  # the set-up tree (a checkout of base_sha)
+    command: str  # run with /bin/sh -c in the tree, stderr merged into stdout
+    timeout_seconds: float
+    egress_socket: Path | None = None  # the egress proxy's Unix socket, when it has network
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,13 @@ class GatewayRoute(StrEnum):
     TCP = "tcp"  # `job.gateway_url`
 
 
+class SetupLocation(StrEnum):
+    """Who runs a run's setup command."""
+
+    HOST = "host"  # `setup` runs it once on a host tree, copied into every variation
+    BACKEND = "backend"  # the backend runs `job.setup_command` itself (e.g. a Dagger layer)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What the rest of the host must know about a backend; every field is required."""
@@ -99,6 +123,7 @@ class Capabilities:
     lines: LineDelivery
     tree: TreeLocation
     gateway: GatewayRoute
+    setup: SetupLocation
 
 
 class Runner(Protocol):
@@ -132,4 +157,11 @@ class Runner(Protocol):
 
     async def check(self, job: VariationJob, command: str, timeout: float) -> CheckOutcome:
         """Run `command` on the variation's tree, isolated from the agent; never skipped."""
+        ...
+
+    def setup(self, job: SetupJob) -> AsyncGenerator[str | AgentExit, None]:
+        """Run a setup command on the set-up tree; yield its output lines, then how it ended.
+
+        Only called for SetupLocation.HOST. Network only through `job.egress_socket`.
+        """
         ...

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +20,8 @@ from app.runners.base import (
     CheckOutcome,
     GatewayRoute,
     LineDelivery,
+    SetupJob,
+    SetupLocation,
     TreeLocation,
     VariationJob,
 )
@@ -41,6 +43,7 @@ class ProcessRunner:
             lines=LineDelivery.RELAY if settings.relay else LineDelivery.STDOUT,
             tree=TreeLocation.HOST,
             gateway=GatewayRoute.TCP,
+            setup=SetupLocation.HOST,
         )
         self._path = (
             os.defpath
@@ -84,3 +87,13 @@ class ProcessRunner:
         env = {"PATH": self._path, "HOME": str(job.workspace), "LANG": "C.UTF-8"}
         stream = stream_child(check_argv(command), cwd=job.workspace, env=env)
         return await collect_check(stream, timeout)
+
+    async def setup(self, job: SetupJob) -> AsyncGenerator[str | AgentExit, None]:
+        """Run the setup command in the set-up tree (unsandboxed: the host's own network)."""
+        home = Path(tempfile.mkdtemp(prefix="aideator-home-"))
+        try:
+            env = {"PATH": self._path, "HOME": str(home), "LANG": "C.UTF-8"}
+            async for item in stream_child(check_argv(job.command), cwd=job.workspace, env=env):
+                yield item
+        finally:
+            await asyncio.to_thread(shutil.rmtree, home, True)

@@ -22,6 +22,18 @@ class Workspaces(Protocol):
         """A fresh working tree at base_sha for one variation."""
         ...
 
+    async def add_setup_tree(self, *, run_id: str, base_sha: str) -> Path:
+        """A fresh working tree at base_sha where the run's setup command runs."""
+        ...
+
+    async def copy_tree(self, source: Path, *, run_id: str, variation_id: int) -> Path:
+        """Variation n's working tree as a copy of a set-up tree."""
+        ...
+
+    async def read_file(self, *, run_id: str, base_sha: str, path: str) -> str | None:
+        """A file's text at base_sha (None when absent)."""
+        ...
+
     async def remove_run(self, run_id: str) -> None:
         """Delete the run's working trees."""
         ...

@@ -47,6 +47,12 @@ async def create_run(
             "retry when one finishes",
             retry_after=30,
         )
+    if body.image is not None and runner.name != "dagger":
+        raise InvalidInput(
+            f"`image` selects a container image; the {runner.name!r} backend runs no images "
+            "(use the dagger backend, or drop `image`)",
+            details={"field": "image"},
+        )
     repo_url = await check_repo_url(body.repo_url, settings)
     available = await runner.availability()
     if not available.ok:
@@ -66,6 +72,13 @@ async def create_run(
         budget_usd=body.budget_usd,
         timeout_seconds=body.timeout_seconds or settings.variation_timeout_seconds,
         winner_policy=body.winner_policy,
+        setup={
+            "command": body.setup_command,
+            "source": "spec" if body.setup_command else None,
+            "timeout_seconds": body.setup_timeout_seconds or settings.setup_timeout_seconds,
+            "network": body.network,
+            "image": body.image,
+        },
         scripted_model=settings.uses_scripted_model,
         created_at=now,
     )

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Literal
 
 import structlog
 
 from app.config import Settings
 from app.db import Database
+from app.egress.gate import EgressGate
 from app.errors import AppError, BackendUnavailable
 from app.events.log import EventLog, event_row
 from app.models import Run, Variation, utcnow
@@ -19,6 +22,7 @@ from app.runs import finalize
 from app.runs import repository as repo
 from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.relay import new_relay_token, relay_path
+from app.runs.setup_phase import SetupPhase, SetupPlan, SetupResult
 from app.runs.variation import mark_running, run_variation
 
 log = structlog.get_logger()
@@ -37,6 +41,8 @@ class Supervisor:
         runner: Runner,
         workspaces: Workspaces,
         gateway: Gatekeeper | None = None,
+        setup: SetupPhase | None = None,
+        egress: EgressGate | None = None,
     ) -> None:
         self._settings = settings
         self._db = db
@@ -44,6 +50,8 @@ class Supervisor:
         self._runner = runner
         self._workspaces = workspaces
         self._gateway = gateway
+        self._setup = setup
+        self._egress = egress
         self._slots = asyncio.Semaphore(settings.max_concurrent_variations)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop_reason: dict[str, StopReason] = {}
@@ -156,26 +164,35 @@ class Supervisor:
             )
             if self._gateway is not None:
                 self._gateway.open_run(run.id, budget_usd=run.budget_usd)
-            children = [asyncio.create_task(self._variation(run, v, base_sha)) for v in variations]
-            await asyncio.gather(*children)
+            async with self._set_up(run, base_sha) as ready:
+                children = [asyncio.create_task(self._variation(run, v, ready)) for v in variations]
+                await asyncio.gather(*children)
         except asyncio.CancelledError:
             for child in children:
                 child.cancel()
             if children:
                 await asyncio.wait(children)
             raise
-        except AppError as exc:  # e.g. the repository could not be cloned
+        except AppError as exc:  # e.g. the repository could not be cloned, setup failed
             await finalize.stop_pending(self._events, run.id, variations, "failed", exc.message)
             await finalize.finish_run(self._events, self._db, run, "failed", error=exc.message)
             return
         await finalize.finish_run(self._events, self._db, run, None)
 
-    async def _variation(self, run: Run, variation: Variation, base_sha: str) -> None:
+    def _set_up(self, run: Run, base_sha: str) -> AbstractAsyncContextManager[SetupResult]:
+        if self._setup is None:
+            return contextlib.nullcontext(SetupResult(SetupPlan(None, None, None), base=base_sha))
+        return self._setup.prepared(run, base_sha)
+
+    async def _variation(self, run: Run, variation: Variation, ready: SetupResult) -> None:
         vid = variation.variation_id
         with structlog.contextvars.bound_contextvars(variation_id=vid):
             try:
-                async with self._slots:
-                    await self._run_one(run, variation, base_sha)
+                async with self._slots, contextlib.AsyncExitStack() as stack:
+                    egress = None
+                    if run.setup.get("network") == "egress" and self._egress is not None:
+                        egress = await stack.enter_async_context(self._egress.proxy(run.id, vid))
+                    await self._run_one(run, variation, ready, egress)
             except asyncio.CancelledError:
                 reason = self._stop_reason.get(run.id, "cancelled")
                 await finalize.stop_pending(self._events, run.id, [variation], reason)
@@ -186,11 +203,19 @@ class Supervisor:
                     self._events, run.id, [variation], "failed", f"internal error: {exc}"
                 )
 
-    async def _run_one(self, run: Run, variation: Variation, base_sha: str) -> None:
+    async def _run_one(
+        self, run: Run, variation: Variation, ready: SetupResult, egress: Path | None
+    ) -> None:
         vid = variation.variation_id
-        workspace = await self._workspaces.add_worktree(
-            run_id=run.id, variation_id=vid, base_sha=base_sha
-        )
+        base_sha = ready.base
+        if ready.tree is not None:
+            workspace = await self._workspaces.copy_tree(
+                ready.tree, run_id=run.id, variation_id=vid
+            )
+        else:
+            workspace = await self._workspaces.add_worktree(
+                run_id=run.id, variation_id=vid, base_sha=base_sha
+            )
         model = variation.spec.get("model")
         access = (
             None
@@ -234,6 +259,12 @@ class Supervisor:
             relay_url=relay_url,
             relay_token=relay_token,
             git_token=git_token,
+            setup_command=ready.plan.command,
+            setup_tree=ready.tree_sha,
+            setup_source=ready.plan.source,
+            network=str(run.setup.get("network") or "none"),
+            egress_socket=egress,
+            image=ready.plan.image,
         )
         if not await mark_running(self._events, job):
             return

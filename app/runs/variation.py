@@ -134,6 +134,13 @@ def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> d
         "command": spec.get("command"),
         "prompt_sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
         "sandbox": sandbox,
+        "setup": {
+            "command": job.setup_command,
+            "source": job.setup_source,  # spec, devcontainer, or None (no setup)
+            "tree": job.setup_tree,
+        },
+        "network": job.network,
+        "image": job.image,
         "settings": {
             "timeout_seconds": job.timeout_seconds,
             "max_turns": spec.get("max_turns"),

@@ -89,6 +89,10 @@ def run_read(run: Run, variations: list[Variation]) -> RunRead:
         | {
             "budget_usd": run.budget_usd,
             "timeout_seconds": run.timeout_seconds,
+            "setup_command": run.setup.get("command"),
+            "network": run.setup.get("network", "none"),
+            "image": run.setup.get("image"),
+            "setup": run.setup,
             "variations": [variation_read(v) for v in variations],
         }
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from app import schema
@@ -70,11 +70,19 @@ class TestMigrations:
             await db.dispose()
 
 
+def _baseline_without_revision(conn: Connection) -> None:
+    from alembic import command
+
+    command.upgrade(schema._config(conn), schema.BASELINE)
+    conn.execute(text("DROP TABLE alembic_version"))
+
+
 class TestEmbeddedSqlite:
     async def test_database_from_before_migrations_is_adopted(self, tmp_path: Path) -> None:
         path = tmp_path / "old.db"
         db = Database(f"sqlite+aiosqlite:///{path}")
-        await db.create_all()  # what releases before migrations did
+        async with db.writer() as conn:  # what releases before migrations created
+            await conn.run_sync(_baseline_without_revision)
         async with db.writer() as conn:
             await conn.execute(
                 text(

@@ -35,7 +35,11 @@ async def _through(
     allow: str, request: bytes, tmp_path: Path
 ) -> tuple[bytes, list[ConnectionRecord]]:
     records: list[ConnectionRecord] = []
-    proxy = EgressProxy(EgressAllowList.from_setting(allow), records.append)
+
+    async def record(item: ConnectionRecord) -> None:
+        records.append(item)
+
+    proxy = EgressProxy(EgressAllowList.from_setting(allow), record)
     path = tmp_path / "egress.sock"
     await proxy.start(path)
     try:

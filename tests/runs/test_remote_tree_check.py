@@ -18,6 +18,7 @@ from app.runners.base import (
     CheckOutcome,
     GatewayRoute,
     LineDelivery,
+    SetupLocation,
     TreeLocation,
     VariationJob,
 )
@@ -47,7 +48,10 @@ class RemoteTreeStandIn:
     name = "remote-stand-in"
     identity = "remote stand-in"
     capabilities = Capabilities(
-        lines=LineDelivery.STDOUT, tree=TreeLocation.REMOTE, gateway=GatewayRoute.TCP
+        lines=LineDelivery.STDOUT,
+        tree=TreeLocation.REMOTE,
+        gateway=GatewayRoute.TCP,
+        setup=SetupLocation.BACKEND,
     )
 
     def __init__(self, diff: str, checker: Checker) -> None:

@@ -49,14 +49,19 @@ def git_env() -> dict[str, str]:
     return env
 
 
-async def run_git(workdir: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    """Run one git command in `workdir`; return stdout or raise GitError."""
+async def run_git(
+    workdir: Path, *args: str, stdin: bytes | None = None, index: Path | None = None
+) -> bytes:
+    """Run one git command in `workdir` (with another index file if given); return stdout."""
+    env = git_env()
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
     process = await asyncio.create_subprocess_exec(
         "git",
         *_GIT_CONFIG,
         *args,
         cwd=workdir,
-        env=git_env(),
+        env=env,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -103,12 +108,59 @@ def parse_numstat(numstat: str) -> dict[str, int]:
     return {"files": files, "insertions": insertions, "deletions": deletions}
 
 
-async def compute_diff(workdir: Path, base: str) -> DiffResult:
-    """Stage everything (`git add -A`) and diff the index against `base`, binary-safe."""
+async def compute_diff(workdir: Path, base: str, setup_tree: str | None = None) -> DiffResult:
+    """Stage everything (`git add -A`) and diff the index against `base`, binary-safe.
+
+    With `setup_tree` (the workspace as setup left it), only the paths the agent changed
+    since setup count: their content is diffed against `base`, so the patch still applies
+    to `base` (a file setup made and the agent edited arrives whole) and holds nothing
+    setup made that the agent left alone.
+    """
     await run_git(workdir, "add", "-A")
-    diff = await run_git(workdir, "diff", "--cached", "--binary", *_DIFF_FLAGS, base, "--")
-    numstat = await run_git(workdir, "diff", "--cached", "--numstat", *_DIFF_FLAGS, base, "--")
+    index = None
+    if setup_tree:
+        index = await _agent_only_index(workdir, base, setup_tree)
+    try:
+        diff = await run_git(
+            workdir, "diff", "--cached", "--binary", *_DIFF_FLAGS, base, "--", index=index
+        )
+        numstat = await run_git(
+            workdir, "diff", "--cached", "--numstat", *_DIFF_FLAGS, base, "--", index=index
+        )
+    finally:
+        if index is not None:
+            index.unlink(missing_ok=True)
     return DiffResult(
         diff=diff.decode("utf-8", "replace"),
         stats=parse_numstat(numstat.decode("utf-8", "replace")),
     )
+
+
+def _index_info(changes: bytes) -> bytes:
+    """`diff-tree -r -z` records -> `update-index -z --index-info` records (new side)."""
+    fields = changes.split(b"\0")
+    records = []
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(b":"):
+            continue
+        _, new_mode, _, new_id, status = meta[1:].split(b" ")
+        if status.startswith(b"D"):
+            records.append(b"0 " + b"0" * 40 + b"\t" + path)
+        else:
+            records.append(new_mode + b" " + new_id + b"\t" + path)
+    return b"".join(record + b"\0" for record in records)
+
+
+async def _agent_only_index(workdir: Path, base: str, setup_tree: str) -> Path:
+    """A scratch index: `base`, plus the paths that differ between setup's tree and now."""
+    now = (await run_git(workdir, "write-tree")).decode().strip()
+    changes = await run_git(
+        workdir, "diff-tree", "-r", "-z", "--no-renames", "--full-index", setup_tree, now
+    )
+    git_dir = (await run_git(workdir, "rev-parse", "--absolute-git-dir")).decode().strip()
+    index = Path(git_dir) / "aideator-agent-index"
+    await run_git(workdir, "read-tree", base, index=index)
+    info = _index_info(changes)
+    if info:
+        await run_git(workdir, "update-index", "-z", "--index-info", stdin=info, index=index)
+    return index

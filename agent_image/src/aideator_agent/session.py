@@ -52,7 +52,7 @@ class VariationSession:
         self._status("running", spec)
         outcome = await self._run_agent(spec, workdir, binary)
         self._status("finishing", spec)
-        diff = await self._diff(workdir, self._base_sha)
+        diff = await self._diff(workdir, self._base_sha, spec.setup_tree)
         self._result(outcome.exit_code, diff, outcome.usage, spec)
         return 0
 
@@ -71,9 +71,9 @@ class VariationSession:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
 
-    async def _diff(self, workdir: Path, base: str) -> DiffResult:
+    async def _diff(self, workdir: Path, base: str, setup_tree: str | None) -> DiffResult:
         try:
-            return await compute_diff(workdir, base)
+            return await compute_diff(workdir, base, setup_tree)
         except (GitError, OSError) as exc:
             self._emitter.emit(
                 "error", f"could not compute the diff: {exc}", {"code": "diff_failed"}

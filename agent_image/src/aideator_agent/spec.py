@@ -25,6 +25,7 @@ class AgentSpec:
     system_prompt_append: str | None = None
     command: tuple[str, ...] = ()
     base_sha: str | None = None
+    setup_tree: str | None = None  # tree id of the workspace as setup left it
     run_id: str | None = None
     variation_id: str | int | None = None
 
@@ -68,6 +69,9 @@ def parse_spec(raw: object) -> AgentSpec:
     base_sha = _optional_str(raw, "base_sha")
     if base_sha is not None and base_sha.startswith("-"):
         raise SpecError("base_sha must be a commit id")
+    setup_tree = _optional_str(raw, "setup_tree")
+    if setup_tree is not None and not all(c in "0123456789abcdef" for c in setup_tree):
+        raise SpecError("setup_tree must be a tree id")
     return AgentSpec(
         prompt=prompt,
         agent=agent,
@@ -76,6 +80,7 @@ def parse_spec(raw: object) -> AgentSpec:
         system_prompt_append=_optional_str(raw, "system_prompt_append"),
         command=tuple(command),
         base_sha=base_sha,
+        setup_tree=setup_tree,
         run_id=None if raw.get("run_id") is None else str(raw["run_id"]),
         variation_id=variation_id,
     )

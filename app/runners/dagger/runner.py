@@ -15,7 +15,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +29,8 @@ from app.runners.base import (
     CheckOutcome,
     GatewayRoute,
     LineDelivery,
+    SetupJob,
+    SetupLocation,
     TreeLocation,
     VariationJob,
 )
@@ -115,6 +117,8 @@ class DaggerRunner:
         # The agent's tree stays in Dagger; the host applies its diff to check it.
         tree=TreeLocation.REMOTE,
         gateway=GatewayRoute.TCP,
+        # The module runs `job.setup_command` as an exec before the agent (a cached layer).
+        setup=SetupLocation.BACKEND,
     )
 
     def __init__(
@@ -334,6 +338,10 @@ class DaggerRunner:
                 None, 0.0, "this dagger runner has no check sandbox (build it with make_runner)"
             )
         return await self._checker(job, command, timeout)
+
+    async def setup(self, job: SetupJob) -> AsyncGenerator[str | AgentExit, None]:
+        """Never called: setup runs inside the module, before each agent."""
+        yield AgentExit(exit_code=None, error="the dagger backend runs setup in its module")
 
     async def _stop(self, proc: asyncio.subprocess.Process) -> None:
         """SIGTERM the CLI's process group, SIGKILL it after the grace period."""

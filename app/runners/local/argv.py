@@ -16,6 +16,7 @@ from app.runners.local.user import SANDBOX_HOME, SANDBOX_UID
 WORKSPACE = "/workspace"
 RUN_DIR = "/run/aideator"
 GATEWAY_SOCKET = f"{RUN_DIR}/gateway.sock"
+EGRESS_SOCKET = f"{RUN_DIR}/egress.sock"
 ENTRY_SCRIPT = f"{RUN_DIR}/sandbox_entry.py"
 FORWARDER_SCRIPT = f"{RUN_DIR}/sandbox_forwarder.py"
 SPEC_FILE = f"{RUN_DIR}/spec.json"
@@ -36,6 +37,7 @@ class SandboxSpec:
     data_files: Mapping[str, int] = field(default_factory=dict)  # inside path -> fd to copy
     launcher_args: Sequence[str] = ()  # e.g. --rlimit ...
     gateway_socket: Path | None = None
+    egress_socket: Path | None = None  # the egress proxy (HTTP_PROXY inside), if any
     userns_fd: int | None = None  # a prepared user namespace (server runs as root)
     lifeline_fd: int | None = None  # read end of a pipe the host holds open while it lives
     tmp_size_bytes: int = 1024 * 1024 * 1024
@@ -111,6 +113,8 @@ def _run_dir(spec: SandboxSpec) -> list[str]:
     ]
     if spec.gateway_socket is not None:
         args += ["--ro-bind", str(spec.gateway_socket), GATEWAY_SOCKET]
+    if spec.egress_socket is not None:
+        args += ["--ro-bind", str(spec.egress_socket), EGRESS_SOCKET]
     for inside, fd in sorted(spec.data_files.items()):
         args += ["--perms", "0444", "--ro-bind-data", str(fd), inside]
     return args
@@ -119,6 +123,8 @@ def _run_dir(spec: SandboxSpec) -> list[str]:
 def launcher_command(spec: SandboxSpec) -> list[str]:
     """What bubblewrap runs as PID 1: the launcher, which runs the command."""
     gateway = [] if spec.gateway_socket is None else ["--gateway", GATEWAY_SOCKET]
+    if spec.egress_socket is not None:
+        gateway += ["--egress", EGRESS_SOCKET]
     lifeline = [] if spec.lifeline_fd is None else ["--lifeline", str(spec.lifeline_fd)]
     return [
         spec.python,

@@ -12,7 +12,7 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import structlog
@@ -25,6 +25,8 @@ from app.runners.base import (
     CheckOutcome,
     GatewayRoute,
     LineDelivery,
+    SetupJob,
+    SetupLocation,
     TreeLocation,
     VariationJob,
 )
@@ -61,7 +63,10 @@ class LocalRunner:
 
     name = "local"
     capabilities = Capabilities(
-        lines=LineDelivery.STDOUT, tree=TreeLocation.HOST, gateway=GatewayRoute.UNIX_SOCKET
+        lines=LineDelivery.STDOUT,
+        tree=TreeLocation.HOST,
+        gateway=GatewayRoute.UNIX_SOCKET,
+        setup=SetupLocation.HOST,
     )
 
     def __init__(self, settings: LocalSettings) -> None:
@@ -181,7 +186,30 @@ class LocalRunner:
             wall_seconds=job.timeout_seconds,
             files={SPEC_FILE: agent_spec(job).encode()},
             gateway_socket=gateway,
+            egress_socket=job.egress_socket if job.network == "egress" else None,
             label=_label(job.run_id, job.variation_id),
+        )
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                yield item
+
+    async def setup(self, job: SetupJob) -> AsyncGenerator[str | AgentExit, None]:
+        """Run the setup command in a sandbox on the set-up tree; network only by the proxy."""
+        try:
+            host = await self._sandbox_host()
+        except FileNotFoundError:
+            yield AgentExit(exit_code=None, error=f"bubblewrap is missing; {INSTALL_HINT}")
+            return
+        env = {**user_env(job.workspace), "HOME": SANDBOX_HOME, "LANG": "C.UTF-8"}
+        stream = run_sandboxed(
+            host,
+            command=check_argv(job.command),
+            env=env,
+            workspace=job.workspace,
+            wall_seconds=job.timeout_seconds,
+            egress_socket=job.egress_socket,
+            label=f"setup-{_label(job.run_id)}",
+            protocol=False,
         )
         async with contextlib.aclosing(stream):
             async for item in stream:

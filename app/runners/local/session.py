@@ -108,6 +108,7 @@ async def _prepare(
     wall_seconds: float,
     files: Mapping[str, bytes],
     gateway_socket: Path | None,
+    egress_socket: Path | None,
     label: str,
 ) -> None:
     await asyncio.to_thread(hand_over, workspace, host.identity)
@@ -142,6 +143,7 @@ async def _prepare(
         data_files=data_fds,
         launcher_args=launcher_args,
         gateway_socket=gateway_socket,
+        egress_socket=egress_socket,
         userns_fd=userns_fd,
         lifeline_fd=lifeline_read,
         tmp_size_bytes=host.tmp_size_bytes,
@@ -166,6 +168,7 @@ async def run_sandboxed(
     wall_seconds: float,
     files: Mapping[str, bytes] | None = None,
     gateway_socket: Path | None = None,
+    egress_socket: Path | None = None,
     label: str = "sandbox",
     protocol: bool = True,
 ) -> AsyncGenerator[str | AgentExit, None]:
@@ -186,6 +189,7 @@ async def run_sandboxed(
                 wall_seconds=wall_seconds,
                 files=files or {},
                 gateway_socket=gateway_socket,
+                egress_socket=egress_socket,
                 label=label,
             )
         except OSError as exc:

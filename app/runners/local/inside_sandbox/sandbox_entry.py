@@ -12,7 +12,10 @@ With rlimits, a thread counts the sandbox's tasks and tells the host on the `--r
 pipe when RLIMIT_NPROC is reached (a failed fork is invisible from outside).
 
 Usage: `python -I -S sandbox_entry.py [--rlimit NAME=SOFT:HARD]... [--gateway SOCKET]
-[--lifeline FD] [--report FD --watch-nproc N] -- COMMAND...`
+[--egress SOCKET] [--lifeline FD] [--report FD --watch-nproc N] -- COMMAND...`
+
+With `--egress`, a second forwarder leads to the host's egress proxy, announced to the
+command as HTTP_PROXY/HTTPS_PROXY (the only way out: the sandbox has no network).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import NoReturn, Protocol, cast
 
 BASE_URL_VARIABLE = "ANTHROPIC_BASE_URL"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 HOST_GONE_EXIT = 137
 # A fork bomb can hit the cap and collapse within 0.1 s; sampling faster names the
 # limit more reliably (one /proc listing costs well under a millisecond).
@@ -134,6 +138,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     parser = argparse.ArgumentParser(prog="sandbox_entry")
     parser.add_argument("--rlimit", action="append", default=[], type=parse_rlimit)
     parser.add_argument("--gateway", help="the gateway's Unix socket inside the sandbox")
+    parser.add_argument("--egress", help="the egress proxy's Unix socket inside the sandbox")
     parser.add_argument("--lifeline", type=int, help="fd that reaches EOF when the host is gone")
     parser.add_argument("--report", type=int, help="fd on which limit events go to the host")
     parser.add_argument("--watch-nproc", type=int, help="report when this many tasks run")
@@ -147,13 +152,17 @@ def main(argv: list[str] | None = None) -> NoReturn:
         resource.setrlimit(kind, (soft, hard))
     keep = {fd for fd in (args.lifeline, args.report) if fd is not None}
     env = dict(os.environ)
-    listener: socket.socket | None = None
     forwarder: _Forwarder | None = None
-    if args.gateway:
-        forwarder = _load_forwarder()
+    served: list[tuple[socket.socket, str]] = []
+    for target, variables in ((args.gateway, (BASE_URL_VARIABLE,)), (args.egress, PROXY_VARIABLES)):
+        if not target:
+            continue
+        forwarder = forwarder or _load_forwarder()
         listener = forwarder.listen()
         keep.add(listener.fileno())
-        env[BASE_URL_VARIABLE] = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        served.append((listener, target))
+        for name in variables:
+            env[name] = f"http://127.0.0.1:{listener.getsockname()[1]}"
     # Nothing bubblewrap was handed (fds of the host side) reaches the command.
     for fd in {int(name) for name in os.listdir("/proc/self/fd")} - keep - {0, 1, 2}:
         with contextlib.suppress(OSError):
@@ -164,8 +173,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
             os.close(fd)
         _exec(command, env)
     threads = []
-    if forwarder is not None and listener is not None:
-        threads.append(threading.Thread(target=forwarder.serve, args=(listener, args.gateway)))
+    for listener, target in served:
+        assert forwarder is not None
+        threads.append(threading.Thread(target=forwarder.serve, args=(listener, target)))
     if args.lifeline is not None:
         threads.append(threading.Thread(target=_watch_lifeline, args=(args.lifeline,)))
     if args.report is not None and args.watch_nproc:
