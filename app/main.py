@@ -76,7 +76,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         max_bytes=settings.setup_cache_mb * 1024 * 1024,
         ttl_seconds=settings.setup_cache_ttl_seconds,
     )
-    await setup_cache.evict()
+    await setup_cache.sweep()
     setup = SetupPhase(
         events=events, runner=runner, workspaces=workspaces, cache=setup_cache, egress=egress
     )

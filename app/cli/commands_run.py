@@ -18,7 +18,9 @@ from app.cli.options import (
     BudgetOpt,
     CheckOpt,
     EmbeddedOpt,
+    ImageOpt,
     ModelOpt,
+    NetworkOpt,
     PolicyOpt,
     PromptFileOpt,
     PromptOpt,
@@ -26,6 +28,8 @@ from app.cli.options import (
     RefOpt,
     RepoOpt,
     ServerOpt,
+    SetupOpt,
+    SetupTimeoutOpt,
     SpecOpt,
     TimeoutOpt,
     VariationsOpt,
@@ -58,6 +62,10 @@ def run(
     timeout: TimeoutOpt = None,
     budget: BudgetOpt = None,
     winner_policy: PolicyOpt = None,
+    setup: SetupOpt = None,
+    setup_timeout: SetupTimeoutOpt = None,
+    network: NetworkOpt = None,
+    image: ImageOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -79,6 +87,10 @@ def run(
         timeout=timeout,
         budget=budget,
         winner_policy=winner_policy,
+        setup=setup,
+        setup_timeout=setup_timeout,
+        network=network,
+        image=image,
     )
     body = pin_local_head(build_run_spec(spec, flags))
     say_when_unchecked(body)
@@ -113,6 +125,10 @@ def compare(
     timeout: TimeoutOpt = None,
     budget: BudgetOpt = None,
     winner_policy: PolicyOpt = None,
+    setup: SetupOpt = None,
+    setup_timeout: SetupTimeoutOpt = None,
+    network: NetworkOpt = None,
+    image: ImageOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -156,6 +172,10 @@ def compare(
         timeout=timeout,
         budget=budget,
         winner_policy=winner_policy,
+        setup=setup,
+        setup_timeout=setup_timeout,
+        network=network,
+        image=image,
     )
     body = pin_local_head(build_run_spec(spec, flags, default_policy="best_score"))
     say_when_unchecked(body)

@@ -146,6 +146,11 @@ class RunView:
             self._status(state, str(data.get("status")), data.get("error"))
         elif event.event == "variation_result" and state is not None:
             self._result(state, data)
+        elif event.event == "setup_output" and self.show_lines and not self.quiet:
+            self.console.print(Text(f"setup │ {data.get('text', '')}", style="dim"), soft_wrap=True)
+        elif event.event == "egress" and not data.get("allowed") and self.show_lines:
+            where = f"{data.get('host')}:{data.get('port')}"
+            self.console.print(Text(f"egress refused {where}: {data.get('reason')}", "yellow"))
         elif (
             event.event == "run_status"
             and data.get("base_sha")

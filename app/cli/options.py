@@ -138,6 +138,48 @@ BudgetOpt = Annotated[
 ]
 
 
+SetupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--setup",
+        help="Shell command run once before the agents (e.g. install dependencies); its "
+        "tree is every variation's start. Network only through the egress proxy.",
+        rich_help_panel=_SPEC,
+    ),
+]
+SetupTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--setup-timeout", min=1, help="Setup time limit, seconds.", rich_help_panel=_SPEC
+    ),
+]
+
+
+class NetworkChoice(StrEnum):
+    """`network` values."""
+
+    none = "none"
+    egress = "egress"
+
+
+NetworkOpt = Annotated[
+    NetworkChoice | None,
+    typer.Option(
+        "--network",
+        help="Agents' network: `none` (default) or `egress` (the egress proxy's allow-list).",
+        rich_help_panel=_SPEC,
+    ),
+]
+ImageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--image",
+        help="Container image for setup, agents and checks (dagger backend only).",
+        rich_help_panel=_SPEC,
+    ),
+]
+
+
 class PolicyChoice(StrEnum):
     """`winner_policy` values."""
 
@@ -168,6 +210,10 @@ def spec_flags(
     timeout: float | None,
     budget: float | None,
     winner_policy: PolicyChoice | None,
+    setup: str | None = None,
+    setup_timeout: float | None = None,
+    network: NetworkChoice | None = None,
+    image: str | None = None,
 ) -> SpecFlags:
     """The run-spec flags as one value."""
     return SpecFlags(
@@ -181,4 +227,8 @@ def spec_flags(
         timeout=timeout,
         budget=budget,
         winner_policy=None if winner_policy is None else winner_policy.value,
+        setup=setup,
+        setup_timeout=setup_timeout,
+        network=None if network is None else network.value,
+        image=image,
     )

@@ -33,6 +33,10 @@ class SpecFlags:
     timeout: float | None = None
     budget: float | None = None
     winner_policy: str | None = None
+    setup: str | None = None
+    setup_timeout: float | None = None
+    network: str | None = None
+    image: str | None = None
 
 
 def load_spec_file(path: Path) -> dict[str, Any]:
@@ -131,6 +135,10 @@ def build_run_spec(
         ("timeout_seconds", flags.timeout),
         ("budget_usd", flags.budget),
         ("winner_policy", flags.winner_policy),
+        ("setup_command", flags.setup),
+        ("setup_timeout_seconds", flags.setup_timeout),
+        ("network", flags.network),
+        ("image", flags.image),
     ):
         if value is not None:
             data[key] = value

@@ -107,6 +107,14 @@ class SetupCache:
         await self.evict(keep=key)
         return CachedTree(self.root / key / "tree", tree_sha)
 
+    async def sweep(self) -> list[str]:
+        """At startup: remove entries left half-stored by a stopped server, then evict."""
+        names = await asyncio.to_thread(_names, self.root)
+        partial = [name for name in names if PARTIAL_MARK in name]
+        for name in partial:
+            await asyncio.to_thread(remove_tree, self.root / name)
+        return partial + await self.evict()
+
     async def evict(self, keep: str | None = None) -> list[str]:
         """Remove expired entries, then the least recently used over the cap."""
         async with self._lock:
@@ -119,7 +127,7 @@ class SetupCache:
         entries: list[tuple[float, int, str]] = []
         removed: list[str] = []
         now = time.time()
-        for name in sorted(os.listdir(self.root)) if self.root.is_dir() else []:
+        for name in _names(self.root):
             if PARTIAL_MARK in name:
                 continue
             try:
@@ -143,3 +151,10 @@ class SetupCache:
             removed.append(name)
             total -= size
         return removed
+
+
+def _names(root: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []

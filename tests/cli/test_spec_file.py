@@ -124,3 +124,19 @@ def test_local_checkout_is_pinned_to_its_commit(tmp_path: Path) -> None:
     assert pin_local_head(with_ref).ref == "main"
     remote = build_run_spec(None, SpecFlags(repo="https://example.com/r.git", prompt="p"))
     assert pin_local_head(remote).ref is None
+
+
+def test_setup_fields_from_file_and_flags(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "repo_url: https://github.com/example/repo.git\nprompt: Fix it\n"
+        "setup_command: pip install -e .\nsetup_timeout_seconds: 120\nnetwork: egress\n"
+    )
+    from_file = build_run_spec(tmp_path / "s.yaml", SpecFlags())
+    assert from_file.setup_command == "pip install -e ."
+    assert from_file.setup_timeout_seconds == 120 and from_file.network == "egress"
+    flags = SpecFlags(setup="npm ci", setup_timeout=60, network="none", image="node:22")
+    overridden = build_run_spec(tmp_path / "s.yaml", flags)
+    assert overridden.setup_command == "npm ci" and overridden.setup_timeout_seconds == 60
+    assert overridden.network == "none" and overridden.image == "node:22"
+    with pytest.raises(CliError, match="network"):
+        build_run_spec(tmp_path / "s.yaml", SpecFlags(network="internet"))

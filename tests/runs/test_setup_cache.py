@@ -53,6 +53,8 @@ class TestSetupCache:
         os.utime(tmp_path / "c" / "stale" / "meta.json", (1, time.time() - 120))
         assert await cache.evict() == ["stale"]
         assert await cache.store("huge", _tree(tmp_path / "b", 20_000), TREE) is None
+        (tmp_path / "c" / "k.partial-1234").mkdir()  # a store a stopped server left
+        assert await cache.sweep() == ["k.partial-1234"]
         off = SetupCache(tmp_path / "off", max_bytes=0, ttl_seconds=60)
         assert await off.store("k", _tree(tmp_path / "d", 10), TREE) is None
 

@@ -3,7 +3,7 @@
 
 import { openableStreamUrl } from "./api.js";
 
-const EVENT_NAMES = ["agent_output", "gateway_refusal", "variation_status", "variation_result", "run_status", "winner", "complete"];
+const EVENT_NAMES = ["agent_output", "gateway_refusal", "setup_output", "egress", "variation_status", "variation_result", "run_status", "winner", "complete"];
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 10_000;
 

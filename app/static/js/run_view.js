@@ -83,6 +83,17 @@ export class RunView {
         if (column) column.addLine(id, { seq: null, type: "error", text: `gateway refused: ${data.message}`, data: { ...data, source: "gateway" } });
         break;
       }
+      case "setup_output":
+        this.addSetupLine(data.text);
+        break;
+      case "egress": {
+        if (data.allowed) break;
+        const text = `egress refused ${data.host}:${data.port}: ${data.reason}`;
+        const column = this.columns.get(vid);
+        if (column) column.addLine(id, { seq: null, type: "error", text, data });
+        else this.addSetupLine(text);
+        break;
+      }
       case "variation_status":
         this.patchVariation(vid, { status: data.status, error: data.error ?? null });
         this.scheduleRefresh();
@@ -114,6 +125,16 @@ export class RunView {
       default:
         break;
     }
+  }
+
+  /** The setup command's output, in a box above the columns (made on its first line). */
+  addSetupLine(text) {
+    if (!this.setupLog) {
+      this.setupLog = h("pre", { class: "setup-lines" });
+      const box = h("details", { class: "card setup-log", open: true }, h("summary", { text: "Setup" }), this.setupLog);
+      this.header.el.after(box);
+    }
+    this.setupLog.append(`${text}\n`);
   }
 
   patchVariation(vid, fields) {

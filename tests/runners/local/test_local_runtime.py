@@ -30,7 +30,7 @@ PROBE = (
 
 async def test_agent_commands_see_system_tools_not_the_server(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     lines, final = await run_job(runner, command_job(tree, sha, PROBE))
     texts = stdout_texts(lines)
     assert final.exit_code == 0, texts
@@ -46,7 +46,7 @@ async def test_agent_commands_see_system_tools_not_the_server(tmp_path: Path) ->
 
 async def test_runtime_sits_at_the_neutral_path(tmp_path: Path) -> None:
     tree, sha = workspace(tmp_path / "ws")
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     script = f"ls {AGENT_DIR}; test -x {CLAUDE_BIN} && echo claude-ok; echo $AIDEATOR_CLAUDE_BIN"
     lines, final = await run_job(runner, command_job(tree, sha, script))
     texts = stdout_texts(lines)
@@ -60,7 +60,7 @@ async def test_workspace_venv_comes_first_for_agent_and_check(tmp_path: Path) ->
     tool.parent.mkdir(parents=True)
     tool.write_text("#!/bin/sh\necho from-the-workspace-venv\n")
     tool.chmod(0o755)
-    runner = LocalRunner(sandbox_settings(tmp_path))
+    runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     job = command_job(tree, sha, "projecttool; echo venv=$VIRTUAL_ENV")
     lines, final = await run_job(runner, job)
     assert final.exit_code == 0
