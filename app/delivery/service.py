@@ -17,7 +17,8 @@ from app.delivery.messages import commit_message, default_title, pull_request_bo
 from app.delivery.push import BranchExists, check_branch_name, inspect_remote, push_new_branch
 from app.delivery.schemas import PushRequest, PushResult
 from app.errors import Conflict, InvalidInput, NotFound, RepoError
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.models import Run
 from app.reports.build import build_report
 from app.repos.cache import RemoteAccess, RepoCache
@@ -27,8 +28,6 @@ from app.runs.states import RUN_TERMINAL
 from app.runs.views import run_read
 
 log = structlog.get_logger()
-
-DELIVERED_EVENT = "delivered"
 
 
 @dataclass(frozen=True)
@@ -146,8 +145,8 @@ async def push_variation(
     # A fresh `complete` after it lets streams that resume past the old one end (as `winner`).
     await events.write(
         [
-            event_row(run.id, DELIVERED_EVENT, result.model_dump(), variation_id=variation_id),
-            event_row(run.id, "complete", {"status": run.status}),
+            events_out.delivered(run.id, variation_id, result.model_dump()),
+            events_out.complete(run.id, run.status),
         ],
         [deliveries.add_delivery(run_id=run.id, variation_id=variation_id, **result.model_dump())],
     )

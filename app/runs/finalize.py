@@ -14,25 +14,26 @@ from aideator_scoring.policy import (
 )
 
 from app.db import Database
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
 from app.runs import repository as repo
+from app.status import RunStatus, VariationStatus
 
-_NOT_DONE = ("queued", "running")
+_NOT_DONE = (VariationStatus.QUEUED, VariationStatus.RUNNING)
 
 
 async def stop_pending(
     events: EventLog,
     run_id: str,
     variations: list[Variation],
-    status: str,
+    status: VariationStatus,
     error: str | None = None,
 ) -> None:
     """Move each still-unfinished variation to `status` (legal moves only), with events."""
     for v in variations:
-        payload = {"variation_id": v.variation_id, "status": status, "error": error}
         await events.write(
-            [event_row(run_id, "variation_status", payload, variation_id=v.variation_id)],
+            [events_out.variation_status(run_id, v.variation_id, status, error)],
             guard=repo.set_variation(
                 run_id, v.variation_id, status, error=error, finished_at=utcnow()
             ),
@@ -82,17 +83,18 @@ def _policy_winner(run: Run, variations: list[Variation]) -> tuple[int, str] | N
 
 
 async def finish_run(
-    events: EventLog, db: Database, run: Run, status: str | None, error: str | None = None
+    events: EventLog, db: Database, run: Run, status: RunStatus | None, error: str | None = None
 ) -> None:
     """Score, apply the winner policy, set the run's final status and emit `complete`."""
     variations = await repo.get_variations(db, run.id)
     if status is None:
-        status = "succeeded" if any(v.status == "succeeded" for v in variations) else "failed"
-        if status == "failed" and error is None:
+        succeeded = any(v.status == VariationStatus.SUCCEEDED for v in variations)
+        status = RunStatus.SUCCEEDED if succeeded else RunStatus.FAILED
+        if status == RunStatus.FAILED and error is None:
             error = "no variation succeeded"
     statements, scores = _scores(variations) if variations else ([], [])
-    rows = [event_row(run.id, "run_status", {"status": status, "error": error, "scores": scores})]
-    best = _policy_winner(run, variations) if status == "succeeded" else None
+    rows = [events_out.run_finished(run.id, status, error=error, scores=scores)]
+    best = _policy_winner(run, variations) if status == RunStatus.SUCCEEDED else None
     if best is not None:
         vid, reason = best
         statements.append(
@@ -100,12 +102,8 @@ async def finish_run(
                 run.id, winning_variation_id=vid, winner_selected_by="policy", winner_reason=reason
             )
         )
-        rows.append(
-            event_row(
-                run.id, "winner", {"variation_id": vid, "selected_by": "policy", "reason": reason}
-            )
-        )
-    rows.append(event_row(run.id, "complete", {"status": status}))
+        rows.append(events_out.winner(run.id, vid, selected_by="policy", reason=reason))
+    rows.append(events_out.complete(run.id, status))
     await events.write(
         rows,
         statements,
@@ -122,7 +120,8 @@ async def recover_interrupted(events: EventLog, db: Database) -> list[str]:
             continue
         variations = await repo.get_variations(db, run_id)
         pending = [v for v in variations if v.status in _NOT_DONE]
-        await stop_pending(events, run_id, pending, "interrupted", "server stopped")
-        await finish_run(events, db, run, "interrupted", error="server stopped")
+        stopped = "server stopped"
+        await stop_pending(events, run_id, pending, VariationStatus.INTERRUPTED, stopped)
+        await finish_run(events, db, run, RunStatus.INTERRUPTED, error=stopped)
         recovered.append(run_id)
     return recovered

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.gateway import Gateway, Usage
 from app.runs import repository as repo
 from app.runs.ports import ModelAccess
@@ -64,12 +65,8 @@ class UsageRecorder:
             "text": message,
             "data": {"code": "budget_exhausted", "source": "gateway"},
         }
-        await self._events.write(
-            [event_row(run_id, "agent_output", payload, variation_id=variation_id)]
-        )
+        await self._events.write([events_out.agent_output(run_id, variation_id, payload)])
 
     async def on_refusal(self, run_id: str, variation_id: int, payload: dict[str, Any], /) -> None:
         """A request the gateway's rules stopped, as a `gateway_refusal` event."""
-        await self._events.write(
-            [event_row(run_id, "gateway_refusal", payload, variation_id=variation_id)]
-        )
+        await self._events.write([events_out.gateway_refusal(run_id, variation_id, payload)])

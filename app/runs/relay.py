@@ -8,7 +8,8 @@ import secrets
 
 from app.db import Database
 from app.errors import Conflict, NotFound, Unauthorized
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.events.protocol import AgentLine, parse_line
 from app.runs import repository as repo
 from app.runs.states import VARIATION_TERMINAL
@@ -64,10 +65,7 @@ async def ingest_lines(
             line = AgentLine(
                 "result", line.seq, line.text, {k: v for k, v in line.data.items() if k != "diff"}
             )
-        payload = line.to_payload(variation_id)
-        rows.append(
-            event_row(run_id, "agent_output", payload, variation_id=variation_id, seq=line.seq)
-        )
+        rows.append(events_out.agent_output(run_id, variation_id, line.to_payload(variation_id)))
     # Answer only once the batch is committed: an acknowledged line is never lost.
     await events.write(rows)
     return {"received": len(rows), "skipped": skipped}

@@ -9,7 +9,8 @@ from sqlalchemy import insert
 from app.config import Settings
 from app.db import Database
 from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, TooBusy
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
 from app.runners.base import Runner
 from app.runs import finalize
@@ -18,6 +19,7 @@ from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
 from app.runs.supervisor import Supervisor
 from app.schemas import RunCreate, SelectWinner
+from app.status import RunStatus, VariationStatus
 
 
 async def check_repo_url(url: str, settings: Settings) -> str:
@@ -92,7 +94,7 @@ async def create_run(
         for i, spec in enumerate(specs)
     ]
     await events.write(
-        [event_row(run.id, "run_status", {"status": "queued"})],
+        [events_out.run_status(run.id, RunStatus.QUEUED)],
         [
             insert(repo.RUNS).values(run.model_dump()),
             insert(repo.VARIATIONS).values([v.model_dump() for v in variations]),
@@ -121,12 +123,11 @@ async def select_winner(*, db: Database, events: EventLog, run_id: str, body: Se
     vid = body.winning_variation_id
     if await repo.get_variation(db, run_id, vid) is None:
         raise InvalidInput(f"run has no variation {vid}", details={"field": "winning_variation_id"})
-    winner = {"variation_id": vid, "selected_by": "user", "reason": body.reason}
     # A fresh `complete` after the winner lets streams that resume past the old one end.
     applied = await events.write(
         [
-            event_row(run_id, "winner", winner),
-            event_row(run_id, "complete", {"status": run.status}),
+            events_out.winner(run_id, vid, selected_by="user", reason=body.reason),
+            events_out.complete(run_id, run.status),
         ],
         guard=repo.set_run(
             run_id,
@@ -151,6 +152,6 @@ async def cancel_run(*, db: Database, events: EventLog, supervisor: Supervisor, 
         # No live task (it never started, or the cancel beat its first step): finish it here.
         # Both writes are guarded, so this is a no-op for whatever already ended.
         variations = await repo.get_variations(db, run_id)
-        await finalize.stop_pending(events, run_id, variations, "cancelled")
-        await finalize.finish_run(events, db, run, "cancelled")
+        await finalize.stop_pending(events, run_id, variations, VariationStatus.CANCELLED)
+        await finalize.finish_run(events, db, run, RunStatus.CANCELLED)
     return await get_run_or_404(db, run_id)

@@ -15,7 +15,8 @@ from app.config import Settings
 from app.db import Database
 from app.egress.gate import EgressGate
 from app.errors import AppError, BackendUnavailable
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
 from app.runners.base import GatewayRoute, LineDelivery, Runner, TreeLocation, VariationJob
 from app.runs import finalize
@@ -24,6 +25,7 @@ from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.relay import new_relay_token, relay_path
 from app.runs.setup_phase import SetupPhase, SetupPlan, SetupResult
 from app.runs.variation import mark_running, run_variation
+from app.status import RunStatus, VariationStatus
 
 log = structlog.get_logger()
 StopReason = Literal["cancelled", "interrupted"]
@@ -115,12 +117,17 @@ class Supervisor:
             except asyncio.CancelledError:
                 # Wherever the cancel landed, the run and its variations end properly.
                 reason = self._stop_reason.get(run_id, "cancelled")
-                await finalize.stop_pending(self._events, run_id, variations, reason)
-                await finalize.finish_run(self._events, self._db, run, reason)
+                stopped = VariationStatus(reason)
+                await finalize.stop_pending(self._events, run_id, variations, stopped)
+                await finalize.finish_run(self._events, self._db, run, RunStatus(reason))
             except Exception:
                 log.exception("run.crashed")
                 await finalize.finish_run(
-                    self._events, self._db, run, "failed", error="internal error; see server log"
+                    self._events,
+                    self._db,
+                    run,
+                    RunStatus.FAILED,
+                    error="internal error; see server log",
                 )
             finally:
                 self._stop_reason.pop(run_id, None)
@@ -148,7 +155,7 @@ class Supervisor:
 
     async def _execute(self, run: Run, variations: list[Variation]) -> None:
         started = await self._events.write(
-            [event_row(run.id, "run_status", {"status": "running"})],
+            [events_out.run_status(run.id, RunStatus.RUNNING)],
             guard=repo.set_run(run.id, "running", started_at=utcnow()),
         )
         if not started:
@@ -159,7 +166,7 @@ class Supervisor:
                 run_id=run.id, repo_url=run.repo_url, ref=run.ref
             )
             await self._events.write(
-                [event_row(run.id, "run_status", {"status": "running", "base_sha": base_sha})],
+                [events_out.run_status(run.id, RunStatus.RUNNING, base_sha=base_sha)],
                 [repo.set_run(run.id, base_sha=base_sha)],
             )
             if self._gateway is not None:
@@ -174,8 +181,9 @@ class Supervisor:
                 await asyncio.wait(children)
             raise
         except AppError as exc:  # e.g. the repository could not be cloned, setup failed
-            await finalize.stop_pending(self._events, run.id, variations, "failed", exc.message)
-            await finalize.finish_run(self._events, self._db, run, "failed", error=exc.message)
+            failed = VariationStatus.FAILED
+            await finalize.stop_pending(self._events, run.id, variations, failed, exc.message)
+            await finalize.finish_run(self._events, self._db, run, RunStatus.FAILED, exc.message)
             return
         await finalize.finish_run(self._events, self._db, run, None)
 
@@ -195,12 +203,17 @@ class Supervisor:
                     await self._run_one(run, variation, ready, egress)
             except asyncio.CancelledError:
                 reason = self._stop_reason.get(run.id, "cancelled")
-                await finalize.stop_pending(self._events, run.id, [variation], reason)
+                stopped = VariationStatus(reason)
+                await finalize.stop_pending(self._events, run.id, [variation], stopped)
                 raise
             except Exception as exc:
                 log.exception("variation.crashed")
                 await finalize.stop_pending(
-                    self._events, run.id, [variation], "failed", f"internal error: {exc}"
+                    self._events,
+                    run.id,
+                    [variation],
+                    VariationStatus.FAILED,
+                    f"internal error: {exc}",
                 )
 
     async def _run_one(

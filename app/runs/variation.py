@@ -13,12 +13,14 @@ from typing import Any
 import structlog
 
 from app.errors import AppError
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.events.protocol import AgentLine, parse_line
 from app.models import utcnow
 from app.runners.base import AgentExit, Runner, VariationJob
 from app.runs import repository as repo
 from app.runs.ports import CheckOutcome
+from app.status import VariationStatus
 
 log = structlog.get_logger()
 
@@ -35,7 +37,7 @@ _ZERO_USAGE = {
 class VariationOutcome:
     """What the agent left behind."""
 
-    status: str = "failed"
+    status: VariationStatus = VariationStatus.FAILED
     exit_code: int | None = None
     error: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
@@ -45,9 +47,8 @@ class VariationOutcome:
 
 async def mark_running(events: EventLog, job: VariationJob) -> bool:
     """queued -> running, with its event."""
-    payload = {"variation_id": job.variation_id, "status": "running"}
     return await events.write(
-        [event_row(job.run_id, "variation_status", payload, variation_id=job.variation_id)],
+        [events_out.variation_status(job.run_id, job.variation_id, VariationStatus.RUNNING)],
         guard=repo.set_variation(job.run_id, job.variation_id, "running", started_at=utcnow()),
     )
 
@@ -68,13 +69,7 @@ async def pump_agent(
             outcome.result = dict(line.data)
             line = AgentLine("result", line.seq, line.text, _without_diff(line.data))
         await events.append(
-            event_row(
-                job.run_id,
-                "agent_output",
-                line.to_payload(job.variation_id),
-                variation_id=job.variation_id,
-                seq=line.seq,
-            )
+            events_out.agent_output(job.run_id, job.variation_id, line.to_payload(job.variation_id))
         )
     if final is None:
         outcome.error = "agent ended without reporting how it exited"
@@ -84,16 +79,16 @@ async def pump_agent(
     outcome.exit_code = final.exit_code
     agent_exit = outcome.result.get("exit_code", final.exit_code)
     if final.timed_out:
-        outcome.status, outcome.error = "timed_out", final.error or "timed out"
+        outcome.status, outcome.error = VariationStatus.TIMED_OUT, final.error or "timed out"
     elif final.error:
-        outcome.status, outcome.error = "failed", final.error
+        outcome.status, outcome.error = VariationStatus.FAILED, final.error
     elif not outcome.result:
-        outcome.status = "failed"
+        outcome.status = VariationStatus.FAILED
         outcome.error = f"agent exited {final.exit_code} without a result line"
     elif final.exit_code == 0 and agent_exit == 0:
-        outcome.status = "succeeded"
+        outcome.status = VariationStatus.SUCCEEDED
     else:
-        outcome.status = "failed"
+        outcome.status = VariationStatus.FAILED
         outcome.error = f"agent exited {agent_exit}"
     outcome.exit_code = agent_exit if isinstance(agent_exit, int) else final.exit_code
 
@@ -205,20 +200,18 @@ async def record_outcome(
             "check_output": check.output_tail[-OUTPUT_TAIL_CHARS:],
             "check_duration_seconds": round(check.duration_seconds, 3),
         }
-    result_payload = {
-        "variation_id": vid,
-        "exit_code": outcome.exit_code,
-        "diff_stats": stats,
-        "usage": usage,
-        "cost_usd": round(cost, 6),
-        "check": check_payload,
-        "score": None,
-    }
-    status_payload = {"variation_id": vid, "status": outcome.status, "error": outcome.error}
     await events.write(
         [
-            event_row(job.run_id, "variation_result", result_payload, variation_id=vid),
-            event_row(job.run_id, "variation_status", status_payload, variation_id=vid),
+            events_out.variation_result(
+                job.run_id,
+                vid,
+                exit_code=outcome.exit_code,
+                diff_stats=stats,
+                usage=usage,
+                cost_usd=cost,
+                check=check_payload,
+            ),
+            events_out.variation_status(job.run_id, vid, outcome.status, outcome.error),
         ],
         guard=repo.set_variation(job.run_id, vid, outcome.status, **values),
     )
@@ -245,10 +238,10 @@ async def run_variation(
         async with asyncio.timeout(job.timeout_seconds):
             await pump_agent(events, runner, job, outcome)
     except TimeoutError:
-        outcome.status = "timed_out"
+        outcome.status = VariationStatus.TIMED_OUT
         outcome.error = f"timed out after {job.timeout_seconds:g} s"
     outcome.duration = time.monotonic() - started
-    if outcome.status in ("succeeded", "failed") and outcome.result:
+    if outcome.status in (VariationStatus.SUCCEEDED, VariationStatus.FAILED) and outcome.result:
         diff = outcome.result.get("diff")
         if check_command and apply_diff is not None and isinstance(diff, str) and diff:
             try:

@@ -1,0 +1,109 @@
+"""The SSE contract: every event type, and the one function that builds each event.
+
+docs/api.md's table of events and the web page's `EVENT_NAMES` are tested against this
+module (tests/events/test_payloads.py), so a new event or field cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from app.events.log import EventRow, event_row
+from app.status import RunStatus, VariationStatus
+
+
+class EventType(StrEnum):
+    """The `event:` name of every SSE event a run's stream carries."""
+
+    AGENT_OUTPUT = "agent_output"
+    VARIATION_STATUS = "variation_status"
+    VARIATION_RESULT = "variation_result"
+    GATEWAY_REFUSAL = "gateway_refusal"
+    RUN_STATUS = "run_status"
+    WINNER = "winner"
+    DELIVERED = "delivered"
+    COMPLETE = "complete"
+
+
+def agent_output(run_id: str, variation_id: int, line: dict[str, Any]) -> EventRow:
+    """One agent line, `{variation_id, seq, type, text?, data?}` (AgentLine.to_payload)."""
+    seq = line.get("seq")
+    return event_row(
+        run_id,
+        EventType.AGENT_OUTPUT,
+        line,
+        variation_id=variation_id,
+        seq=seq if isinstance(seq, int) else None,
+    )
+
+
+def variation_status(
+    run_id: str, variation_id: int, status: VariationStatus | str, error: str | None = None
+) -> EventRow:
+    """A variation moved to `status` (`error` says why it failed or stopped)."""
+    payload: dict[str, Any] = {"variation_id": variation_id, "status": str(status)}
+    if error is not None or status not in (VariationStatus.RUNNING, VariationStatus.QUEUED):
+        payload["error"] = error
+    return event_row(run_id, EventType.VARIATION_STATUS, payload, variation_id=variation_id)
+
+
+def variation_result(
+    run_id: str,
+    variation_id: int,
+    *,
+    exit_code: int | None,
+    diff_stats: dict[str, int],
+    usage: dict[str, int],
+    cost_usd: float,
+    check: dict[str, Any] | None,
+) -> EventRow:
+    """What a variation produced; its score comes at run end, in `run_status.scores`."""
+    payload = {
+        "variation_id": variation_id,
+        "exit_code": exit_code,
+        "diff_stats": diff_stats,
+        "usage": usage,
+        "cost_usd": round(cost_usd, 6),
+        "check": check,
+        "score": None,
+    }
+    return event_row(run_id, EventType.VARIATION_RESULT, payload, variation_id=variation_id)
+
+
+def gateway_refusal(run_id: str, variation_id: int, refusal: dict[str, Any]) -> EventRow:
+    """A request the gateway answered itself (see docs/gateway.md for the fields)."""
+    return event_row(run_id, EventType.GATEWAY_REFUSAL, refusal, variation_id=variation_id)
+
+
+def run_status(run_id: str, status: RunStatus | str, *, base_sha: str | None = None) -> EventRow:
+    """The run moved to `status` (`base_sha` once the repository is resolved)."""
+    payload: dict[str, Any] = {"status": str(status)}
+    if base_sha is not None:
+        payload["base_sha"] = base_sha
+    return event_row(run_id, EventType.RUN_STATUS, payload)
+
+
+def run_finished(
+    run_id: str, status: RunStatus | str, *, error: str | None, scores: list[dict[str, Any]]
+) -> EventRow:
+    """The run's final status, with every scored variation best first."""
+    payload = {"status": str(status), "error": error, "scores": scores}
+    return event_row(run_id, EventType.RUN_STATUS, payload)
+
+
+def winner(run_id: str, variation_id: int, *, selected_by: str, reason: str | None) -> EventRow:
+    """A winner was recorded (`selected_by`: `user` or `policy`)."""
+    payload = {"variation_id": variation_id, "selected_by": selected_by, "reason": reason}
+    return event_row(run_id, EventType.WINNER, payload)
+
+
+def delivered(run_id: str, variation_id: int, delivery: dict[str, Any]) -> EventRow:
+    """A variation was pushed: `{variation_id, branch, commit, pull_request_url}`."""
+    payload = {"variation_id": variation_id, **delivery}
+    return event_row(run_id, EventType.DELIVERED, payload, variation_id=variation_id)
+
+
+def complete(run_id: str, status: RunStatus | str) -> EventRow:
+    """The last event a stream sends before the server closes it."""
+    return event_row(run_id, EventType.COMPLETE, {"status": str(status)})
