@@ -13,7 +13,8 @@ from pathlib import Path
 
 from app.egress.allowlist import EgressAllowList
 from app.egress.proxy import ConnectionRecord, EgressProxy
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 
 
 class EgressGate:
@@ -36,10 +37,7 @@ class EgressGate:
         """A proxy serving one phase while the context lasts; yields its socket path."""
 
         async def record(item: ConnectionRecord) -> None:
-            payload = {"variation_id": variation_id, **item.to_payload()}
-            await self._events.write(
-                [event_row(run_id, "egress", payload, variation_id=variation_id)]
-            )
+            await self._events.write([events_out.egress(run_id, variation_id, item.to_payload())])
 
         path = await asyncio.to_thread(self._socket_dir)
         socket_path = path / f"{uuid.uuid4().hex[:16]}.sock"

@@ -20,6 +20,8 @@ class EventType(StrEnum):
     VARIATION_STATUS = "variation_status"
     VARIATION_RESULT = "variation_result"
     GATEWAY_REFUSAL = "gateway_refusal"
+    SETUP_OUTPUT = "setup_output"
+    EGRESS = "egress"
     RUN_STATUS = "run_status"
     WINNER = "winner"
     DELIVERED = "delivered"
@@ -74,6 +76,24 @@ def variation_result(
 def gateway_refusal(run_id: str, variation_id: int, refusal: dict[str, Any]) -> EventRow:
     """A request the gateway answered itself (see docs/gateway.md for the fields)."""
     return event_row(run_id, EventType.GATEWAY_REFUSAL, refusal, variation_id=variation_id)
+
+
+def setup_output(
+    run_id: str, text: str, *, cached: bool | None = None, seconds: float | None = None
+) -> EventRow:
+    """One line of the run's setup command (`cached`, `seconds` on the lines that end it)."""
+    payload: dict[str, Any] = {"text": text}
+    if cached is not None:
+        payload["cached"] = cached
+    if seconds is not None:
+        payload["seconds"] = seconds
+    return event_row(run_id, EventType.SETUP_OUTPUT, payload)
+
+
+def egress(run_id: str, variation_id: int | None, connection: dict[str, object]) -> EventRow:
+    """One connection through the egress proxy (`variation_id` None: the setup phase)."""
+    payload = {"variation_id": variation_id, **connection}
+    return event_row(run_id, EventType.EGRESS, payload, variation_id=variation_id)
 
 
 def run_status(run_id: str, status: RunStatus | str, *, base_sha: str | None = None) -> EventRow:

@@ -23,7 +23,8 @@ import structlog
 
 from app.egress.gate import EgressGate
 from app.errors import AppError
-from app.events.log import EventLog, event_row
+from app.events import payloads as events_out
+from app.events.log import EventLog
 from app.models import Run
 from app.runners.base import AgentExit, Runner, SetupJob, SetupLocation
 from app.runs import repository as repo
@@ -100,8 +101,12 @@ class SetupPhase:
         self._cache = cache
         self._egress = egress
 
-    async def _say(self, run_id: str, text: str, **data: Any) -> None:
-        await self._events.append(event_row(run_id, "setup_output", {"text": text, **data}))
+    async def _say(
+        self, run_id: str, text: str, *, cached: bool | None = None, seconds: float | None = None
+    ) -> None:
+        await self._events.append(
+            events_out.setup_output(run_id, text, cached=cached, seconds=seconds)
+        )
 
     async def _record(self, run: Run, **values: Any) -> None:
         run.setup = {**run.setup, **values}

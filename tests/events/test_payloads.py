@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from app.egress.proxy import ConnectionRecord
 from app.events import payloads
 from app.events.log import EventRow
 from app.events.payloads import EventType
@@ -50,6 +51,13 @@ def built_events() -> dict[str, list[EventRow]]:
         ],
         EventType.GATEWAY_REFUSAL: [
             payloads.gateway_refusal("r", 0, refusal.payload(0, 20) | {"last_recorded": True})
+        ],
+        EventType.SETUP_OUTPUT: [
+            payloads.setup_output("r", "setup: cached", cached=True),
+            payloads.setup_output("r", "setup: done in 2 s", seconds=2.0),
+        ],
+        EventType.EGRESS: [
+            payloads.egress("r", None, ConnectionRecord("h", 443, True).to_payload())
         ],
         EventType.RUN_STATUS: [
             payloads.run_status("r", RunStatus.RUNNING, base_sha="abc"),
