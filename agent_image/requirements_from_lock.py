@@ -23,13 +23,21 @@ def requirements(lock_text: str, top: str = TOP) -> str:
     packages = {p["name"]: p for p in tomllib.loads(lock_text)["package"]}
     markers: dict[str, set[str]] = {top: {""}}
     pending = [top]
+    extras: dict[str, set[str]] = {}
     while pending:
         name = pending.pop()
-        for dep in packages[name].get("dependencies", []):
+        package = packages[name]
+        edges = list(package.get("dependencies", []))
+        # A dependency asked for with extras (e.g. `pyjwt[crypto]`) brings their packages too.
+        for extra in sorted(extras.get(name, ())):
+            edges += package.get("optional-dependencies", {}).get(extra, [])
+        for dep in edges:
             seen = markers.setdefault(dep["name"], set())
-            before = set(seen)
+            wanted = extras.setdefault(dep["name"], set())
+            before = (set(seen), set(wanted))
             seen.add(dep.get("marker", ""))
-            if seen != before:
+            wanted.update(dep.get("extra", []))
+            if (seen, wanted) != before:
                 pending.append(dep["name"])
     lines = []
     for name in sorted(markers):

@@ -54,6 +54,30 @@ class TestAgentImagePins:
             name, _, version = line.split(" ;")[0].partition("==")
             assert locked[name] == version, line
 
+    def test_requirements_hold_everything_the_installed_sdk_needs(self) -> None:
+        """Checked against the installed packages' own metadata, extras included."""
+        from packaging.requirements import Requirement
+        from packaging.utils import canonicalize_name
+
+        lines = (REPO_ROOT / "agent_image" / "requirements.txt").read_text().splitlines()[1:]
+        pinned = {canonicalize_name(line.split("==")[0]) for line in lines}
+        needed: set[str] = set()
+        seen: set[tuple[str, frozenset[str]]] = set()
+        pending: list[tuple[str, frozenset[str]]] = [("claude-agent-sdk", frozenset())]
+        while pending:
+            name, extras = pending.pop()
+            for text in importlib.metadata.requires(name) or []:
+                req = Requirement(text)
+                envs = [{"extra": e} for e in extras or {""}]
+                if req.marker is not None and not any(req.marker.evaluate(e) for e in envs):
+                    continue
+                step = (canonicalize_name(req.name), frozenset(req.extras))
+                needed.add(step[0])
+                if step not in seen:
+                    seen.add(step)
+                    pending.append(step)
+        assert needed - pinned == set()
+
     def test_base_images_are_digest_pinned(self) -> None:
         dockerfile = (REPO_ROOT / "agent_image" / "Dockerfile").read_text()
         (base,) = re.findall(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)

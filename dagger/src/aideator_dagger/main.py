@@ -45,12 +45,8 @@ from .containers import (
     agent_exec,
     agent_image,
     check_exec,
-    clone,
-    committed_source,
     git_ref,
-    refuse_ssh_url,
     scripted_model_service,
-    set_up,
     with_workspace,
 )
 from .lockfile import constraints_from_uv_lock
@@ -65,47 +61,10 @@ from .spec import (
     relay_ingest_path,
 )
 from .transcript import final_result
+from .workspace import SetupFailed, require_one_source, run_setup, workspace_tree
 
 SCRIPTED_MODEL_KEY = "not-a-real-key"  # the scripted model accepts any key
-
-
-class SetupFailed(Exception):
-    """The --setup-command exited non-zero; no agent ran."""
-
-
-def _require_one_source(repo_url: str, source: dagger.Directory | None) -> None:
-    if bool(repo_url) == (source is not None):
-        raise ValueError("pass exactly one of --repo-url and --source")
-    if repo_url:
-        refuse_ssh_url(repo_url)
-
-
-def _workspace_tree(
-    image: dagger.Container,
-    owner: str,
-    repo_url: str,
-    ref: str,
-    source: dagger.Directory | None,
-    token: dagger.Secret | None = None,
-) -> dagger.Directory:
-    _require_one_source(repo_url, source)
-    if source is not None:
-        return committed_source(image, source, owner)
-    return clone(repo_url, ref, token)
-
-
-async def _set_up(workspace: dagger.Container, setup_command: str) -> dagger.Container:
-    """Run the setup command now, so a failure is reported as such and no agent starts."""
-    if not setup_command.strip():
-        return workspace
-    try:
-        return await set_up(workspace, setup_command).sync()
-    except dagger.ExecError as exc:
-        lines = (exc.stdout + exc.stderr).strip().splitlines()[-20:]
-        raise SetupFailed(
-            f"--setup-command failed with exit code {exc.exit_code}; last lines:\n"
-            + "\n".join(lines)
-        ) from None
+__all__ = ["Aideator", "SetupFailed"]
 
 
 async def _owner(image: dagger.Container) -> str:
@@ -142,11 +101,11 @@ class Aideator:
         setup_command: SetupCommand = "",
     ) -> dagger.Container:
         """The agent container with the repository at /workspace, e.g. for `terminal`."""
-        _require_one_source(repo_url, source)
+        require_one_source(repo_url, source)
         base = agent_image(agent_source, image)
         owner = await _owner(base)
-        tree = _workspace_tree(base, owner, repo_url, ref, source, git_token)
-        return await _set_up(with_workspace(base, tree, owner), setup_command)
+        tree = workspace_tree(base, owner, repo_url, ref, source, git_token)
+        return await run_setup(with_workspace(base, tree, owner), setup_command)
 
     @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
     async def stream_agent(
@@ -175,7 +134,7 @@ class Aideator:
         setup_command: SetupCommand = "",
     ) -> AgentRun:
         """Run one agent variation: lines go live to --relay, the result is returned."""
-        _require_one_source(repo_url, source)
+        require_one_source(repo_url, source)
         spec = agent_spec(
             prompt=prompt,
             agent=agent,
@@ -191,8 +150,8 @@ class Aideator:
         extra_env = parse_env_pairs(env or [])
         base = agent_image(agent_source, image)
         owner = await _owner(base)
-        tree = _workspace_tree(base, owner, repo_url, ref, source, git_token)
-        workspace = await _set_up(with_workspace(base, tree, owner), setup_command)
+        tree = workspace_tree(base, owner, repo_url, ref, source, git_token)
+        workspace = await run_setup(with_workspace(base, tree, owner), setup_command)
         gateway_binding = relay_binding = None
         if gateway is not None:
             port = await _service_port(gateway)
@@ -243,7 +202,7 @@ class Aideator:
         setup_command: SetupCommand = "",
     ) -> dagger.Directory:
         """Run variations in parallel, check and rank them: report.json, report.md, patches."""
-        _require_one_source(repo_url, source)
+        require_one_source(repo_url, source)
         if scripted_model and gateway is not None:
             raise ValueError("--scripted-model and --gateway exclude each other")
         plan = plan_variations(models or [DEFAULT_MODEL], count)
@@ -265,8 +224,8 @@ class Aideator:
         if source is None and repo_url:
             # Resolved once, so every variation starts from the same commit.
             base_sha = await git_ref(repo_url, ref, git_token).commit()
-        tree = _workspace_tree(base, owner, repo_url, base_sha or ref, source, git_token)
-        workspace = await _set_up(with_workspace(base, tree, owner), setup_command)
+        tree = workspace_tree(base, owner, repo_url, base_sha or ref, source, git_token)
+        workspace = await run_setup(with_workspace(base, tree, owner), setup_command)
         binding, api_key = None, anthropic_api_key
         if scripted_model:
             service = await _scripted_model(repo_files)
