@@ -82,10 +82,10 @@ def _spec_flags(job: VariationJob) -> list[str]:
     flags += [f"--command={list_flag_value(str(part))}" for part in spec.get("command") or []]
     flags += [f"--env={list_flag_value(f'{k}={v}')}" for k, v in sorted(job.env.items())]
     # The run's environment: a setup step before the agent and the base image (when given).
-    for name in ("setup_command", "image"):
-        value = spec.get(name) or getattr(job, name, None)
-        if value:
-            flags.append(f"--{name.replace('_', '-')}={value}")
+    if job.setup_command:
+        flags.append(f"--setup-command={job.setup_command}")
+    if job.image:
+        flags.append(f"--image={job.image}")
     return flags
 
 

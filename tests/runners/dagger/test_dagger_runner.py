@@ -186,10 +186,8 @@ class TestInvocation:
         assert GIT_TOKEN_ENV not in inv.env and not any("git-token" in a for a in inv.argv)
 
     def test_setup_command_and_image_are_passed_when_present(self, tmp_path: Path) -> None:
-        spec = {"agent": "claude-code", "setup_command": "npm ci", "image": "node:22-bookworm"}
-        argv = build_invocation(
-            make_job(tmp_path, spec=spec), dagger_bin="dagger", module="m", base_env={}
-        ).argv
+        job = make_job(tmp_path, setup_command="npm ci", image="node:22-bookworm")
+        argv = build_invocation(job, dagger_bin="dagger", module="m", base_env={}).argv
         assert "--setup-command=npm ci" in argv and "--image=node:22-bookworm" in argv
         plain = build_invocation(make_job(tmp_path), dagger_bin="dagger", module="m", base_env={})
         assert not any(a.startswith(("--setup-command", "--image")) for a in plain.argv)
