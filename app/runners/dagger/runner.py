@@ -63,7 +63,8 @@ MAX_ENGINE_ATTEMPTS = 2  # a variation whose engine did not connect is retried o
 # What the CLI says when it never reached its engine (nothing ran, so a retry is safe).
 _CONNECT_FAILURE = re.compile(
     r"failed to connect|connection refused|no such host|dial tcp|i/o timeout|"
-    r"connect: network is unreachable|could not connect|failed to (start|reach) (the )?engine",
+    r"connect: network is unreachable|could not connect|failed to (start|reach) (the )?engine|"
+    r"unable to upgrade connection|pods? \"[^\"]*\" not found",  # kube-pod:// (kubectl exec)
     re.IGNORECASE,
 )
 

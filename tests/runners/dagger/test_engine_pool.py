@@ -22,6 +22,7 @@ from app.config import Settings, parse_engines
 from app.runners.base import AgentExit
 from app.runners.dagger import DaggerRunner
 from app.runners.dagger.engine_pool import EnginePool, NoEngineAvailable
+from app.runners.dagger.runner import connect_failure
 from tests.conftest import start_command_run, wait_finished
 from tests.runners.dagger.test_dagger_runner import collect, make_job, write_stand_in
 from tests.server_process import free_port
@@ -89,6 +90,23 @@ def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     log = tmp_path / "calls.jsonl"
     monkeypatch.setenv("FAKE_DAGGER_LOG", str(log))
     return log
+
+
+@pytest.mark.parametrize(
+    ("stderr", "is_connect_failure"),
+    [
+        ("Error: failed to connect to engine: dial tcp 10.0.0.9:1234: i/o timeout", True),
+        ('Error from server (NotFound): pods "dagger-engine-x" not found', True),
+        ("error: unable to upgrade connection: container not found", True),
+        ("Error: engine exploded", False),
+        ("Error: function call failed: exit code 1", False),
+    ],
+)
+def test_connect_failures_are_told_apart(stderr: str, is_connect_failure: bool) -> None:
+    ended = AgentExit(exit_code=None, error="dagger call exited 1", debug_log=f"x\n{stderr}\n")
+    assert (connect_failure(ended) is not None) is is_connect_failure
+    with_result = AgentExit(exit_code=0, final_result={"exit_code": 0}, debug_log=stderr)
+    assert connect_failure(with_result) is None  # the call reached an engine and answered
 
 
 class TestRunnerWithPool:
