@@ -12,9 +12,9 @@ from app.db import Database
 from app.delivery.service import DeliveryPorts
 from app.events.hub import EventHub
 from app.events.log import EventLog
-from app.models import Run
+from app.models import Run, Variation
 from app.runners.base import Runner
-from app.runs.service import get_run_or_404
+from app.runs.service import get_run_or_404, get_variation_or_404
 from app.runs.supervisor import Supervisor
 
 
@@ -48,3 +48,15 @@ async def valid_run(
 
 
 RunDep = Annotated[Run, Depends(valid_run)]
+
+
+async def valid_variation(
+    services: ServicesDep,
+    run: RunDep,
+    variation_id: Annotated[int, Path(description="Variation id (0-based).")],
+) -> Variation:
+    """The variation named in the path, of the run named there, or 404."""
+    return await get_variation_or_404(services.db, run.id, variation_id)
+
+
+VariationDep = Annotated[Variation, Depends(valid_variation)]

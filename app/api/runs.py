@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.deps import RunDep, ServicesDep
-from app.errors import InvalidInput, NotFound
+from app.api.deps import RunDep, ServicesDep, VariationDep
 from app.runs import repository as repo
 from app.runs import service
-from app.runs.views import run_read, run_summary
+from app.runs.views import run_read
 from app.schemas import (
     ErrorResponse,
     RunAccepted,
@@ -37,7 +36,6 @@ async def create_run(body: RunCreate, services: ServicesDep, request: Request) -
         settings=services.settings,
         db=services.db,
         events=services.events,
-        runner=services.runner,
         supervisor=services.supervisor,
     )
     return RunAccepted(
@@ -60,17 +58,7 @@ async def list_runs(
     cursor: Annotated[str | None, Query(max_length=500, description="From `next_cursor`.")] = None,
 ) -> RunList:
     """Runs, newest first, a page at a time."""
-    before = None
-    if cursor:
-        before = repo.decode_cursor(cursor)
-        if before is None:
-            raise InvalidInput("cursor is not valid", details={"field": "cursor"})
-    rows = await repo.list_runs(services.db, status=status_, limit=limit + 1, before=before)
-    page = rows[:limit]
-    next_cursor = (
-        repo.encode_cursor(page[-1][0].created_at, page[-1][0].id) if len(rows) > limit else None
-    )
-    return RunList(items=[run_summary(*row) for row in page], next_cursor=next_cursor)
+    return await service.list_runs(db=services.db, status=status_, limit=limit, cursor=cursor)
 
 
 @router.get("/{run_id}", responses=_ERRORS)
@@ -84,12 +72,9 @@ async def get_run(run: RunDep, services: ServicesDep) -> RunRead:
     response_class=Response,
     responses={**_ERRORS, 200: {"content": {"text/x-diff": {}}}},
 )
-async def get_diff(run: RunDep, variation_id: int, services: ServicesDep) -> Response:
+async def get_diff(variation: VariationDep) -> Response:
     """The variation's change against the base commit, as a patch."""
-    variation = await repo.get_variation(services.db, run.id, variation_id)
-    if variation is None:
-        raise NotFound(f"run has no variation {variation_id}")
-    filename = f"run-{run.id[:8]}-variation-{variation_id}.patch"
+    filename = f"run-{variation.run_id[:8]}-variation-{variation.variation_id}.patch"
     return Response(
         variation.diff or "",
         media_type="text/x-diff",

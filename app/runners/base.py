@@ -123,6 +123,7 @@ class Capabilities:
     lines: LineDelivery
     tree: TreeLocation
     gateway: GatewayRoute
+    images: bool  # runs each variation in a container image a run may choose (`image`)
     setup: SetupLocation
 
 

@@ -43,6 +43,7 @@ class ProcessRunner:
             lines=LineDelivery.RELAY if settings.relay else LineDelivery.STDOUT,
             tree=TreeLocation.HOST,
             gateway=GatewayRoute.TCP,
+            images=False,
             setup=SetupLocation.HOST,
         )
         self._path = (

@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from app.db import Database
 from app.models import Run, Variation
 from app.runs import repository as repo
@@ -85,31 +83,6 @@ def preference_records(
     ]
 
 
-async def _runs_page(
-    db: Database,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    after: tuple[datetime, str] | None,
-) -> list[Run]:
-    runs = repo.RUNS
-    query = select(runs).where(
-        runs.c.winning_variation_id.is_not(None), runs.c.finished_at.is_not(None)
-    )
-    if since is not None:
-        query = query.where(runs.c.finished_at >= since)
-    if until is not None:
-        query = query.where(runs.c.finished_at < until)
-    if after is not None:
-        stamp, run_id = after
-        query = query.where(
-            (runs.c.finished_at > stamp) | ((runs.c.finished_at == stamp) & (runs.c.id > run_id))
-        )
-    query = query.order_by(runs.c.finished_at, runs.c.id).limit(PAGE_RUNS)
-    async with db.reader() as conn:
-        return [repo.row_to_run(row) for row in await conn.execute(query)]
-
-
 async def iter_preferences(
     db: Database,
     *,
@@ -120,7 +93,9 @@ async def iter_preferences(
     """Every preference record of runs that finished in [since, until), oldest run first."""
     after: tuple[datetime, str] | None = None
     while True:
-        page = await _runs_page(db, since=since, until=until, after=after)
+        page = await repo.finished_runs_with_winner(
+            db, since=since, until=until, after=after, limit=PAGE_RUNS
+        )
         for run in page:
             variations = await repo.get_variations(db, run.id)
             for record in preference_records(run, variations, include_diffs=include_diffs):

@@ -6,7 +6,7 @@ import base64
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.sql import Executable, Update
 
 from app.db import Database
@@ -109,6 +109,42 @@ async def active_run_ids(db: Database) -> list[str]:
     query = select(RUNS.c.id).where(RUNS.c.status.in_(["queued", "running"]))
     async with db.reader() as conn:
         return [r.id for r in await conn.execute(query)]
+
+
+def insert_run(run: Run) -> Executable:
+    """A statement that stores a new run."""
+    return insert(RUNS).values(run.model_dump())
+
+
+def insert_variations(variations: list[Variation]) -> Executable:
+    """A statement that stores a new run's variations."""
+    return insert(VARIATIONS).values([v.model_dump() for v in variations])
+
+
+async def finished_runs_with_winner(
+    db: Database,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[Run]:
+    """Finished runs that have a winner, oldest first, after the (finished_at, id) `after`."""
+    query = select(RUNS).where(
+        RUNS.c.winning_variation_id.is_not(None), RUNS.c.finished_at.is_not(None)
+    )
+    if since is not None:
+        query = query.where(RUNS.c.finished_at >= since)
+    if until is not None:
+        query = query.where(RUNS.c.finished_at < until)
+    if after is not None:
+        stamp, run_id = after
+        query = query.where(
+            (RUNS.c.finished_at > stamp) | ((RUNS.c.finished_at == stamp) & (RUNS.c.id > run_id))
+        )
+    query = query.order_by(RUNS.c.finished_at, RUNS.c.id).limit(limit)
+    async with db.reader() as conn:
+        return [row_to_run(row) for row in await conn.execute(query)]
 
 
 def set_run(run_id: str, target: str | None = None, **values: Any) -> Update:

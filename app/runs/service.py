@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import insert
-
 from app.config import Settings
 from app.db import Database
 from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, TooBusy
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
-from app.runners.base import Runner
 from app.runs import finalize
 from app.runs import repository as repo
 from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
 from app.runs.supervisor import Supervisor
-from app.schemas import RunCreate, SelectWinner
+from app.runs.views import run_summary
+from app.schemas import RunCreate, RunList, SelectWinner
 from app.status import RunStatus, VariationStatus
 
 
@@ -35,7 +33,6 @@ async def create_run(
     settings: Settings,
     db: Database,
     events: EventLog,
-    runner: Runner,
     supervisor: Supervisor,
 ) -> tuple[Run, list[Variation]]:
     """Validate, store a queued run with its variations, and start it."""
@@ -49,17 +46,17 @@ async def create_run(
             "retry when one finishes",
             retry_after=30,
         )
-    if body.image is not None and runner.name != "dagger":
+    if body.image is not None and not supervisor.capabilities.images:
         raise InvalidInput(
-            f"`image` selects a container image; the {runner.name!r} backend runs no images "
+            f"`image` selects a container image; the {supervisor.backend!r} backend runs no images "
             "(use the dagger backend, or drop `image`)",
             details={"field": "image"},
         )
     repo_url = await check_repo_url(body.repo_url, settings)
-    available = await runner.availability()
+    available = await supervisor.availability()
     if not available.ok:
         raise BackendUnavailable(
-            f"backend {runner.name!r} cannot run here: {available.detail}",
+            f"backend {supervisor.backend!r} cannot run here: {available.detail}",
             details={"hint": available.hint},
         )
     now = utcnow()
@@ -69,7 +66,7 @@ async def create_run(
         ref=body.ref,
         prompt=body.prompt,
         check_command=body.check_command,
-        backend=runner.name,
+        backend=supervisor.backend,
         status="queued",
         budget_usd=body.budget_usd,
         timeout_seconds=body.timeout_seconds or settings.variation_timeout_seconds,
@@ -96,8 +93,8 @@ async def create_run(
     await events.write(
         [events_out.run_status(run.id, RunStatus.QUEUED)],
         [
-            insert(repo.RUNS).values(run.model_dump()),
-            insert(repo.VARIATIONS).values([v.model_dump() for v in variations]),
+            repo.insert_run(run),
+            repo.insert_variations(variations),
         ],
     )
     supervisor.start(run.id)
@@ -155,3 +152,26 @@ async def cancel_run(*, db: Database, events: EventLog, supervisor: Supervisor, 
         await finalize.stop_pending(events, run_id, variations, VariationStatus.CANCELLED)
         await finalize.finish_run(events, db, run, RunStatus.CANCELLED)
     return await get_run_or_404(db, run_id)
+
+
+async def list_runs(*, db: Database, status: str | None, limit: int, cursor: str | None) -> RunList:
+    """One page of runs, newest first, and the cursor of the next page (if any)."""
+    before = None
+    if cursor:
+        before = repo.decode_cursor(cursor)
+        if before is None:
+            raise InvalidInput("cursor is not valid", details={"field": "cursor"})
+    rows = await repo.list_runs(db, status=status, limit=limit + 1, before=before)
+    page = rows[:limit]
+    last = page[-1][0] if page else None
+    more = len(rows) > limit and last is not None
+    next_cursor = repo.encode_cursor(last.created_at, last.id) if more and last else None
+    return RunList(items=[run_summary(*row) for row in page], next_cursor=next_cursor)
+
+
+async def get_variation_or_404(db: Database, run_id: str, variation_id: int) -> Variation:
+    """The run's variation, or NotFound."""
+    variation = await repo.get_variation(db, run_id, variation_id)
+    if variation is None:
+        raise NotFound(f"run has no variation {variation_id}")
+    return variation

@@ -18,9 +18,16 @@ from app.errors import AppError, BackendUnavailable
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
-from app.runners.base import GatewayRoute, LineDelivery, Runner, TreeLocation, VariationJob
+from app.runners.base import (
+    Availability,
+    Capabilities,
+    LineDelivery,
+    Runner,
+    TreeLocation,
+)
 from app.runs import finalize
 from app.runs import repository as repo
+from app.runs.jobs import variation_job
 from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.relay import new_relay_token, relay_path
 from app.runs.setup_phase import SetupPhase, SetupPlan, SetupResult
@@ -64,6 +71,20 @@ class Supervisor:
     def accepting(self) -> bool:
         """False once shutdown began."""
         return self._shutdown_task is None
+
+    @property
+    def backend(self) -> str:
+        """The runner backend's name."""
+        return self._runner.name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the backend can do (see app/runners/base.py)."""
+        return self._runner.capabilities
+
+    async def availability(self) -> Availability:
+        """Whether the backend can run variations here (for readiness and new runs)."""
+        return await self._runner.availability()
 
     @property
     def active_runs(self) -> set[str]:
@@ -249,35 +270,16 @@ class Supervisor:
         git_token = None
         if can.tree is TreeLocation.REMOTE:
             git_token = await self._workspaces.git_token(run.repo_url)
-        job = VariationJob(
-            run_id=run.id,
-            variation_id=vid,
-            prompt=run.prompt,
-            spec=variation.spec,
+        job = variation_job(
+            run,
+            variation,
             workspace=workspace,
-            repo_url=run.repo_url,
-            base_sha=base_sha,
-            ref=run.ref,
-            timeout_seconds=run.timeout_seconds,
-            env=dict(variation.spec.get("env") or {}),
-            gateway_socket=(
-                access.socket
-                if access is not None and can.gateway is GatewayRoute.UNIX_SOCKET
-                else None
-            ),
-            gateway_url=(
-                access.url if access is not None and can.gateway is GatewayRoute.TCP else None
-            ),
-            gateway_token=None if access is None else access.token,
-            relay_url=relay_url,
-            relay_token=relay_token,
+            ready=ready,
+            access=access,
+            capabilities=can,
+            relay=(relay_url, relay_token),
             git_token=git_token,
-            setup_command=ready.plan.command,
-            setup_tree=ready.tree_sha,
-            setup_source=ready.plan.source,
-            network=str(run.setup.get("network") or "none"),
-            egress_socket=egress,
-            image=ready.plan.image,
+            egress=egress,
         )
         if not await mark_running(self._events, job):
             return

@@ -51,6 +51,7 @@ class RemoteTreeStandIn:
         lines=LineDelivery.STDOUT,
         tree=TreeLocation.REMOTE,
         gateway=GatewayRoute.TCP,
+        images=False,
         setup=SetupLocation.BACKEND,
     )
 

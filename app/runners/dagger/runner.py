@@ -118,6 +118,7 @@ class DaggerRunner:
         # The agent's tree stays in Dagger; the host applies its diff to check it.
         tree=TreeLocation.REMOTE,
         gateway=GatewayRoute.TCP,
+        images=True,
         # The module runs `job.setup_command` as an exec before the agent (a cached layer).
         setup=SetupLocation.BACKEND,
     )

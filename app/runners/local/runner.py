@@ -66,6 +66,7 @@ class LocalRunner:
         lines=LineDelivery.STDOUT,
         tree=TreeLocation.HOST,
         gateway=GatewayRoute.UNIX_SOCKET,
+        images=False,
         setup=SetupLocation.HOST,
     )
 
