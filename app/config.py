@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -132,7 +133,24 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024, description="Largest request body for the public API."
     )
     max_active_runs: int = Field(
-        default=20, ge=1, description="Runs queued or running at once; beyond it, 429."
+        default=20,
+        ge=1,
+        description="Runs queued or running at once, counted in the database (across all "
+        "replicas); beyond it, 429.",
+    )
+    replica_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=200,
+        description="This server's name among the replicas of one database; unique per "
+        "replica and stable across its restarts (default: the host name).",
+    )
+    lease_seconds: float = Field(
+        default=20.0,
+        ge=1,
+        le=3600,
+        description="A replica renews the lease on the runs it runs every lease/4 seconds; "
+        "another replica marks the runs of one whose lease ran out `interrupted`.",
     )
     max_streams_per_client: int = Field(
         default=32, ge=1, description="Open SSE streams per client address; beyond it, 429."

@@ -26,14 +26,15 @@ from app.egress import EgressAllowList
 from app.egress.gate import EgressGate
 from app.events.hub import EventHub
 from app.events.log import EventLog
+from app.events.wakeups import PostgresWakeups
 from app.log_config import configure_logging
 from app.model_plane import start_model_plane
 from app.repos.cache import RepoCache
 from app.repos.credentials import GitCredentials
 from app.runners.registry import make_runner
-from app.runs.finalize import recover_interrupted
 from app.runs.setup_cache import SetupCache
 from app.runs.setup_phase import SetupPhase
+from app.runs.leases import LeaseKeeper
 from app.runs.supervisor import Supervisor
 
 log = structlog.get_logger()
@@ -56,8 +57,13 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         flush_interval=settings.event_flush_interval,
     )
     await events.start()
+    wakeups = None if db.is_sqlite else PostgresWakeups(settings.database_url, hub.notify)
+    if wakeups is not None:
+        await wakeups.start()
     checkpoints = asyncio.create_task(db.run_checkpoints(), name="db-checkpoints")
-    recovered = await recover_interrupted(events, db)
+    leases = LeaseKeeper(settings=settings, db=db, events=events)
+    await leases.beat()
+    recovered = await leases.recover_own()
     if recovered:
         log.warning("startup.interrupted_runs", count=len(recovered))
     runner = make_runner(settings)
@@ -90,6 +96,8 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         setup=setup,
         egress=egress,
     )
+    leases.active = lambda: supervisor.active_runs
+    lease_task = asyncio.create_task(leases.run_forever(), name="leases")
     services = Services(
         settings=settings,
         db=db,
@@ -103,9 +111,14 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         yield services
     finally:
         await supervisor.shutdown()
+        lease_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lease_task
         await models.stop()
         egress.close()
         await events.close()
+        if wakeups is not None:
+            await wakeups.close()
         await hub.close()
         checkpoints.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -1,4 +1,4 @@
-"""SQLModel tables: Run, Variation, Event (DESIGN §3)."""
+"""SQLModel tables: Run, Variation, Event (DESIGN §3), Replica (§10)."""
 
 from __future__ import annotations
 
@@ -70,6 +70,11 @@ class Run(SQLModel, table=True):
     # The run spec's setup fields (`command`, `timeout_seconds`, `network`, `image`) and,
     # once it ran, how setup went (`source`, `status`, `cached`, `tree`, `error`).
     setup: dict[str, Any] = _json()
+    # The last event number given to this run (events are numbered 1, 2, ... per run).
+    event_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # The replica running it, and until when its lease holds (renewed while it runs).
+    owner: str | None = None
+    lease_expires_at: datetime | None = _ts()
 
 
 class Variation(SQLModel, table=True):
@@ -104,12 +109,24 @@ class Variation(SQLModel, table=True):
     finished_at: datetime | None = _ts()
 
 
+class Replica(SQLModel, table=True):
+    """A server process sharing the database, with its last heartbeat."""
+
+    __tablename__ = "replicas"
+
+    id: str = Field(primary_key=True)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    heartbeat_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class Event(SQLModel, table=True):
-    """One entry of a run's event log; `id` is the SSE event id."""
+    """One entry of a run's event log; `run_seq` (its number within the run) is the SSE id."""
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_run", "run_id", "id"),
+        # Numbers are taken under the run row's lock in the inserting transaction, so they
+        # increase in commit order whichever replica writes (docs/api.md, event ids).
+        Index("ux_events_run_seq", "run_id", "run_seq", unique=True),
         # Relayed agent lines are idempotent by seq: a retried batch inserts nothing twice.
         Index(
             "ux_events_line",
@@ -125,6 +142,7 @@ class Event(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str
+    run_seq: int
     variation_id: int | None = None
     seq: int | None = None
     type: str

@@ -76,7 +76,7 @@ def _safe_state(conn: Connection) -> SchemaState:
         return SchemaState(str(current), head_revision(), False, False)
 
 
-def _upgrade(conn: Connection) -> SchemaState:
+def _upgrade(conn: Connection, revision: str = "head") -> SchemaState:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     state = _safe_state(conn)
@@ -87,7 +87,7 @@ def _upgrade(conn: Connection) -> SchemaState:
     if state.legacy:
         # A database created before migrations existed holds exactly the baseline.
         command.stamp(cfg, BASELINE)
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, revision)
     return _state(conn)
 
 
@@ -106,10 +106,10 @@ async def read_state(db: Database) -> SchemaState:
         return await conn.run_sync(_safe_state)
 
 
-async def upgrade(db: Database) -> SchemaState:
-    """Migrate the database to the head revision (idempotent); the state afterwards."""
+async def upgrade(db: Database, revision: str = "head") -> SchemaState:
+    """Migrate the database to the head (or `revision`; idempotent); the state afterwards."""
     async with db.writer() as conn:
-        return await conn.run_sync(_upgrade)
+        return await conn.run_sync(_upgrade, revision)
 
 
 async def prepare(db: Database, *, auto_upgrade: bool) -> SchemaState:

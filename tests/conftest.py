@@ -50,7 +50,16 @@ def postgres() -> Iterator[PostgresServer]:
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh database at the head schema, on each store: SQLite and PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}"
+        from app import schema
+        from app.db import Database
+
+        url = f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}"
+        db = Database(url)
+        try:
+            await schema.upgrade(db)
+        finally:
+            await db.dispose()
+        return url
     server: PostgresServer = request.getfixturevalue("postgres")
     return await server.new_database()
 
@@ -81,6 +90,21 @@ async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.
     from app.main import create_app
 
     app = create_app(make_settings())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
+
+
+@pytest.fixture
+async def store_client(
+    make_settings: Callable[..., Settings], database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`client`, once on SQLite and once on PostgreSQL."""
+    from app.main import create_app
+
+    app = create_app(make_settings(database_url=database_url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:

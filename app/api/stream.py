@@ -65,7 +65,8 @@ async def stream_run(
     request: Request,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     last_event_id: Annotated[
-        int | None, Query(ge=0, description="Resume after this event id.")
+        int | None,
+        Query(ge=0, description="Resume after this event id (ids are numbered per run)."),
     ] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events of a run: replay after the cursor, then live, ending with `complete`."""
@@ -73,12 +74,20 @@ async def stream_run(
     slots: StreamSlots = request.app.state.stream_slots
     slots.check(client)
     settings = services.settings
+    after = _cursor(last_event_id_header, last_event_id)
+    if after > run.event_seq:
+        # Ids are numbered per run (1, 2, ...): a larger one was never sent by this run.
+        raise InvalidInput(
+            f"last event id {after} is beyond this run's last event ({run.event_seq}); "
+            "resume with an id this run's stream sent, or 0 to replay everything",
+            details={"field": "last_event_id", "last_event_id": run.event_seq},
+        )
     shutdown = anyio.Event()
     events = run_event_stream(
         db=services.db,
         hub=services.hub,
         run_id=run.id,
-        after=_cursor(last_event_id_header, last_event_id),
+        after=after,
         retry_ms=2000,
         shutdown=shutdown,
         on_shutdown=services.supervisor.begin_shutdown,

@@ -45,16 +45,16 @@ def stored_event(event_id: int, type_: str, payload: str) -> StoredEvent:
 
 
 async def read_events(db: Database, run_id: str, after: int, limit: int) -> list[StoredEvent]:
-    """Committed events of a run with id > after, oldest first."""
+    """Committed events of a run numbered above `after`, oldest first."""
     query = (
-        select(_E.c.id, _E.c.type, _E.c.payload)
-        .where(_E.c.run_id == run_id, _E.c.id > after)
-        .order_by(_E.c.id)
+        select(_E.c.run_seq, _E.c.type, _E.c.payload)
+        .where(_E.c.run_id == run_id, _E.c.run_seq > after)
+        .order_by(_E.c.run_seq)
         .limit(limit)
     )
     async with db.reader() as conn:
         result = await conn.execute(query)
-        return [stored_event(r.id, r.type, r.payload) for r in result]
+        return [stored_event(r.run_seq, r.type, r.payload) for r in result]
 
 
 class RunTail:

@@ -1,38 +1,71 @@
 """The durable event log: ordered, batched appends; wake-ups only after commit.
 
 Every write to the events table (and every status change that must be atomic with its
-event) goes through one queue and one flusher task, so event ids follow queue order and a
-line is committed before any stream can read it.
+event) goes through one queue and one flusher task, so a line is committed before any
+stream can read it. Each event gets the next number of its run (`run_seq`, the SSE id),
+taken in the inserting transaction under the run row's lock, so numbers follow commit
+order even with several processes writing one run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import insert
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from app.db import Database
-from app.models import Event, utcnow
+from app.events.wakeups import WAKEUP_CHANNEL
+from app.models import Event, Run, utcnow
 
 log = structlog.get_logger()
 
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
-_INSERT = insert(_EVENTS).prefix_with("OR IGNORE", dialect="sqlite")
+_RUNS = Run.__table__  # type: ignore[attr-defined]
+# A retried relay batch (same run, variation, seq) inserts nothing twice, on either store.
+_PG_INSERT = postgresql.insert(_EVENTS).on_conflict_do_nothing()
 # Hot path: raw executemany skips per-row parameter processing (measured in bench/relay.py).
 _SQLITE_INSERT = (
-    "INSERT OR IGNORE INTO events (run_id, variation_id, seq, type, payload, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO events "
+    "(run_id, variation_id, seq, type, payload, run_seq, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+# Taking numbers locks the run's row until commit (SQLite: the database), so another
+# writer's later numbers for that run commit after these: ids follow commit order.
+_CLAIM = (
+    update(_RUNS)
+    .where(_RUNS.c.id == bindparam("run"))
+    .values(event_seq=_RUNS.c.event_seq + bindparam("count"))
+    .returning(_RUNS.c.event_seq)
+)
+_PG_NOTIFY = text(
+    f"SELECT pg_notify('{WAKEUP_CHANNEL}', r) FROM unnest(CAST(:runs AS text[])) AS r"
+)
+_SQLITE_CLAIM = "UPDATE runs SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq"
+# PostgreSQL: deadlock, serialization failure, connection lost: the batch is retried whole.
+_RETRY_STATES = {"40P01", "40001", "57P01", "08006", "08003"}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _RETRY_CAP_SECONDS = 2.0
+
+
+class UnknownRun(Exception):
+    """Events were written for a run that has no row."""
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    return state in _RETRY_STATES
 
 
 class EventRow(NamedTuple):
@@ -151,12 +184,13 @@ class EventLog:
             try:
                 await self._commit_once(batch)
                 break
-            except OperationalError as exc:
-                # Locked or busy beyond the busy timeout: retry, never drop a line.
-                log.warning("event_log.retry", error=str(exc.orig), batch=len(batch))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_CAP_SECONDS)
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, DBAPIError) and _retryable(exc):
+                    # Locked, busy, deadlocked or disconnected: retry, never drop a line.
+                    log.warning("event_log.retry", error=str(exc.orig), batch=len(batch))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, _RETRY_CAP_SECONDS)
+                    continue
                 if len(batch) == 1:
                     self._fail(batch[0])
                     break
@@ -189,14 +223,47 @@ class EventLog:
                 rows.extend(item.rows)
             if rows:
                 await self._insert(conn, rows)
+            if not self.db.is_sqlite:
+                # Delivered to every replica's listener when (and only if) this commits.
+                await conn.execute(
+                    _PG_NOTIFY, {"runs": sorted(set().union(*(i.run_ids for i in batch)))}
+                )
+
+    async def _number(self, conn: AsyncConnection, rows: list[EventRow]) -> list[int]:
+        """The next numbers of each row's run, in row order."""
+        counts = Counter(row.run_id for row in rows)
+        following: dict[str, int] = {}
+        for run_id in sorted(counts):  # one lock order makes deadlocks rare (they are retried)
+            if self.db.is_sqlite:
+                result = await conn.exec_driver_sql(_SQLITE_CLAIM, (counts[run_id], run_id))
+            else:
+                result = await conn.execute(_CLAIM, {"run": run_id, "count": counts[run_id]})
+            last = result.scalar()
+            if last is None:
+                raise UnknownRun(run_id)
+            following[run_id] = int(last) - counts[run_id] + 1
+        numbers = []
+        for row in rows:
+            numbers.append(following[row.run_id])
+            following[row.run_id] += 1
+        return numbers
 
     async def _insert(self, conn: AsyncConnection, rows: list[EventRow]) -> None:
+        numbers = await self._number(conn, rows)
         if self.db.is_sqlite:
             stamp = _sqlite_stamp()
-            await conn.exec_driver_sql(_SQLITE_INSERT, [(*row, stamp) for row in rows])
+            await conn.exec_driver_sql(
+                _SQLITE_INSERT, [(*row, n, stamp) for row, n in zip(rows, numbers, strict=True)]
+            )
         else:
             now = utcnow()
-            await conn.execute(_INSERT, [row._asdict() | {"created_at": now} for row in rows])
+            await conn.execute(
+                _PG_INSERT,
+                [
+                    row._asdict() | {"run_seq": n, "created_at": now}
+                    for row, n in zip(rows, numbers, strict=True)
+                ],
+            )
 
     def _fail(self, item: _Write) -> None:
         log.exception("event_log.write_failed", rows=len(item.rows))

@@ -111,17 +111,12 @@ async def finish_run(
     )
 
 
-async def recover_interrupted(events: EventLog, db: Database) -> list[str]:
-    """At startup: runs a dead process left unfinished become `interrupted`, streams end."""
-    recovered = []
-    for run_id in await repo.active_run_ids(db):
-        run = await repo.get_run(db, run_id)
-        if run is None:
-            continue
-        variations = await repo.get_variations(db, run_id)
-        pending = [v for v in variations if v.status in _NOT_DONE]
-        stopped = "server stopped"
-        await stop_pending(events, run_id, pending, VariationStatus.INTERRUPTED, stopped)
-        await finish_run(events, db, run, RunStatus.INTERRUPTED, error=stopped)
-        recovered.append(run_id)
-    return recovered
+async def interrupt_run(events: EventLog, db: Database, run_id: str, error: str) -> None:
+    """A run nobody runs any more becomes `interrupted`, with its unfinished variations."""
+    run = await repo.get_run(db, run_id)
+    if run is None:
+        return
+    variations = await repo.get_variations(db, run_id)
+    pending = [v for v in variations if v.status in _NOT_DONE]
+    await stop_pending(events, run_id, pending, VariationStatus.INTERRUPTED, error)
+    await finish_run(events, db, run, RunStatus.INTERRUPTED, error=error)

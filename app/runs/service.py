@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from app.config import Settings
 from app.db import Database
@@ -80,6 +81,8 @@ async def create_run(
         },
         scripted_model=settings.uses_scripted_model,
         created_at=now,
+        owner=settings.replica_id,
+        lease_expires_at=now + timedelta(seconds=settings.lease_seconds),
     )
     variations = [
         Variation(

@@ -44,7 +44,10 @@ async def _lines(client: httpx.AsyncClient, run_id: str) -> list[int]:
     ]
 
 
-async def test_ingest_is_idempotent_and_guarded(client: httpx.AsyncClient, git_repo: Path) -> None:
+async def test_ingest_is_idempotent_and_guarded(
+    store_client: httpx.AsyncClient, git_repo: Path
+) -> None:
+    client = store_client  # on SQLite and on PostgreSQL
     run_id, token = await _running_variation(client, git_repo)
     url = "/api/v1" + relay_path(run_id, 0).removeprefix("/api/v1")
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}

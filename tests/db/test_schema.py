@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from app import schema
@@ -70,33 +70,42 @@ class TestMigrations:
             await db.dispose()
 
 
-def _baseline_without_revision(conn: Connection) -> None:
-    from alembic import command
-
-    command.upgrade(schema._config(conn), schema.BASELINE)
-    conn.execute(text("DROP TABLE alembic_version"))
-
-
 class TestEmbeddedSqlite:
     async def test_database_from_before_migrations_is_adopted(self, tmp_path: Path) -> None:
         path = tmp_path / "old.db"
         db = Database(f"sqlite+aiosqlite:///{path}")
-        async with db.writer() as conn:  # what releases before migrations created
-            await conn.run_sync(_baseline_without_revision)
-        async with db.writer() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO events (run_id, type, payload, created_at) "
-                    "VALUES ('r', 'log', '{}', '2026-01-01 00:00:00')"
-                )
-            )
         try:
-            state = await schema.prepare(db, auto_upgrade=True)
-            assert state.up_to_date
+            # What releases before migrations created: the baseline tables, no revision.
+            await schema.upgrade(db, "0001")
+            async with db.writer() as conn:
+                await conn.execute(text("DROP TABLE alembic_version"))
+                await conn.execute(
+                    text(
+                        "INSERT INTO runs (id, repo_url, prompt, backend, status, "
+                        "timeout_seconds, winner_policy, scripted_model, created_at) "
+                        "VALUES ('r', 'x', 'p', 'process', 'succeeded', 1, 'manual', 0, "
+                        "'2026-01-01 00:00:00')"
+                    )
+                )
+                for _ in range(3):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO events (run_id, type, payload, created_at) "
+                            "VALUES ('r', 'log', '{}', '2026-01-01 00:00:00')"
+                        )
+                    )
+            assert (await schema.read_state(db)).legacy
+            assert (await schema.prepare(db, auto_upgrade=True)).up_to_date
         finally:
             await db.dispose()
         with sqlite3.connect(path) as conn:
-            assert conn.execute("SELECT count(*) FROM events").fetchone() == (1,)
+            # Old event ids stay valid cursors: each event keeps its id as its number.
+            assert conn.execute("SELECT id, run_seq FROM events").fetchall() == [
+                (1, 1),
+                (2, 2),
+                (3, 3),
+            ]
+            assert conn.execute("SELECT event_seq FROM runs").fetchone() == (3,)
 
     async def test_server_upgrades_its_sqlite_database(
         self, make_settings: Callable[..., Settings]

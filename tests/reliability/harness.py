@@ -58,7 +58,9 @@ def database_ids(db_file: Path, run_id: str) -> list[int]:
     import sqlite3
 
     with sqlite3.connect(db_file) as conn:
-        rows = conn.execute("SELECT id FROM events WHERE run_id = ? ORDER BY id", (run_id,))
+        rows = conn.execute(
+            "SELECT run_seq FROM events WHERE run_id = ? ORDER BY run_seq", (run_id,)
+        )
         return [r[0] for r in rows]
 
 
@@ -68,7 +70,8 @@ def event_payloads(db_file: Path, run_id: str) -> list[dict[str, object]]:
 
     with sqlite3.connect(db_file) as conn:
         rows = conn.execute(
-            "SELECT payload FROM events WHERE run_id = ? AND type = 'agent_output' ORDER BY id",
+            "SELECT payload FROM events WHERE run_id = ? AND type = 'agent_output' "
+            "ORDER BY run_seq",
             (run_id,),
         )
         return [json.loads(r[0]) for r in rows]

@@ -65,7 +65,9 @@ async def test_kill_mid_batch(tmp_path: Path, git_repo: Path, seed: int, backend
     run = await _after_restart(tmp_path, server.port, run_id)
     assert run["status"] == "interrupted"
     with sqlite3.connect(tmp_path / "aideator.db") as conn:
-        stored = dict(conn.execute("SELECT id, payload FROM events WHERE run_id = ?", (run_id,)))
+        stored = dict(
+            conn.execute("SELECT run_seq, payload FROM events WHERE run_id = ?", (run_id,))
+        )
     for event_id, data in seen.items():
         assert stored[event_id] == data, "a line a client saw is still there, unchanged"
     await asyncio.sleep(0.5)

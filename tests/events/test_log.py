@@ -1,0 +1,132 @@
+"""The event log on both stores: per-run numbers in commit order, idempotent lines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import insert, select
+
+from app.db import Database
+from app.events.hub import read_events
+from app.events.log import EventLog, event_row
+from app.models import Event, Run, utcnow
+from app.runs import repository as repo
+
+EVENTS = Event.__table__  # type: ignore[attr-defined]
+
+
+def _run(run_id: str) -> Run:
+    return Run(
+        id=run_id,
+        repo_url="x",
+        prompt="p",
+        backend="process",
+        status="queued",
+        timeout_seconds=1,
+        created_at=utcnow(),
+    )
+
+
+async def _open(url: str, *run_ids: str) -> tuple[Database, EventLog]:
+    db = Database(url)
+    log = EventLog(db, on_commit=lambda _ids: None)
+    await log.start()
+    if run_ids:
+        await log.write(
+            statements=[insert(repo.RUNS).values(_run(r).model_dump()) for r in run_ids]
+        )
+    return db, log
+
+
+async def _close(db: Database, log: EventLog) -> None:
+    await log.close()
+    await db.dispose()
+
+
+async def _numbers(db: Database, run_id: str) -> list[int]:
+    query = select(EVENTS.c.run_seq).where(EVENTS.c.run_id == run_id).order_by(EVENTS.c.id)
+    async with db.reader() as conn:
+        return [r[0] for r in await conn.execute(query)]
+
+
+class TestNumbering:
+    async def test_each_run_counts_from_one_in_write_order(self, database_url: str) -> None:
+        db, log = await _open(database_url, "a", "b")
+        try:
+            for i in range(5):
+                await log.append(event_row("a", "log", {"i": i}))
+                await log.append(event_row("b", "log", {"i": i}))
+            await log.write([event_row("a", "log", {"i": 5})])
+            assert await _numbers(db, "a") == [1, 2, 3, 4, 5, 6]
+            assert await _numbers(db, "b") == [1, 2, 3, 4, 5]
+            replay = await read_events(db, "a", 2, 10)
+            assert [e.id for e in replay] == [3, 4, 5, 6]
+            assert replay[0].payload == '{"i":2}'
+        finally:
+            await _close(db, log)
+
+    async def test_retried_lines_are_stored_once(self, database_url: str) -> None:
+        db, log = await _open(database_url, "r")
+        try:
+            batch = [
+                event_row("r", "agent_output", {"n": s}, variation_id=0, seq=s) for s in (1, 2)
+            ]
+            assert await log.write(batch)
+            assert await log.write(
+                [*batch, event_row("r", "agent_output", {}, variation_id=0, seq=3)]
+            )
+            async with db.reader() as conn:
+                seqs = (await conn.execute(select(EVENTS.c.seq).order_by(EVENTS.c.id))).all()
+            assert [s[0] for s in seqs] == [1, 2, 3]
+        finally:
+            await _close(db, log)
+
+    async def test_events_of_an_unknown_run_fail_alone(self, database_url: str) -> None:
+        db, log = await _open(database_url, "r")
+        try:
+            bad = asyncio.ensure_future(log.write([event_row("ghost", "log", {})]))
+            good = asyncio.ensure_future(log.write([event_row("r", "log", {})]))
+            with pytest.raises(RuntimeError):
+                await bad
+            assert await good
+            assert await _numbers(db, "r") == [1]
+        finally:
+            await _close(db, log)
+
+
+async def test_two_writers_a_resuming_reader_never_skips(database_url: str) -> None:
+    """Two processes' logs (two engines) write one run while a reader resumes by number."""
+    per_writer = 150
+    db_a, log_a = await _open(database_url, "r")
+    db_b, log_b = await _open(database_url)
+    reader = Database(database_url)
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def write(log: EventLog, name: str) -> None:
+        for i in range(per_writer):
+            await log.write([event_row("r", "log", {"w": name, "i": i})])
+
+    async def read() -> None:
+        cursor = 0
+        while True:
+            finished = done.is_set()
+            page = await read_events(reader, "r", cursor, 1000)
+            seen.extend(e.id for e in page)
+            if page:
+                cursor = page[-1].id
+            elif finished:
+                return
+            await asyncio.sleep(0)
+
+    try:
+        reading = asyncio.create_task(read())
+        await asyncio.gather(write(log_a, "a"), write(log_b, "b"))
+        done.set()
+        await reading
+        assert seen == list(range(1, 2 * per_writer + 1)), "every number once, in order"
+    finally:
+        await _close(db_a, log_a)
+        await _close(db_b, log_b)
+        await reader.dispose()
