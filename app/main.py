@@ -32,9 +32,9 @@ from app.model_plane import start_model_plane
 from app.repos.cache import RepoCache
 from app.repos.credentials import GitCredentials
 from app.runners.registry import make_runner
+from app.runs.leases import LeaseKeeper
 from app.runs.setup_cache import SetupCache
 from app.runs.setup_phase import SetupPhase
-from app.runs.leases import LeaseKeeper
 from app.runs.supervisor import Supervisor
 
 log = structlog.get_logger()
