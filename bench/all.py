@@ -24,6 +24,11 @@ BENCHES = [
         "Targets: p50 under 300 ms for N=1 and under 1 s for N=8.",
     ),
     (
+        "Setup: time to the first agent line, cached setup vs none (local sandbox)",
+        ["bench/setup_launch.py", "--repeat", "3", "--variations", "3", "--files", "2000"],
+        "Target: a cached setup adds under 2x to the time to the first agent line.",
+    ),
+    (
         "Working trees: N per-variation trees against one clone",
         ["bench/worktrees.py", "--repeat", "3"],
         "Target: 8 working trees cost under 2x one clone.",

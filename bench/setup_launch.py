@@ -7,7 +7,9 @@ A local repository and a setup command that makes a virtualenv (no pip) and writ
 server with the local sandbox, for N `command` agents (`echo hi`): the time from sending
 POST /api/v1/runs to the first `agent_output` event, median over --repeat runs, for runs
 without setup and for runs whose setup tree is cached (the first run with setup, which
-fills the cache, is timed separately).
+fills the cache, is timed separately). Each run starts once the previous run's working
+trees are removed. What a cached setup costs is copying the set-up tree into each
+variation's workspace (`cp -a`): it grows with the tree's file count and the disk.
 """
 
 from __future__ import annotations
@@ -39,9 +41,15 @@ def setup_command(files: int) -> str:
     )
 
 
-async def first_line_ms(base: str, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    """Time from POST /runs to the first agent_output event (ms), and the finished run."""
-    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+async def first_line_ms(
+    server: ServerProcess, body: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
+    """Time from POST /runs to the first agent_output event (ms), and the finished run.
+
+    Returns once the run's working trees are removed, so the next run's start does not
+    compete with this one's cleanup for the disk.
+    """
+    async with httpx.AsyncClient(base_url=server.url, timeout=300) as client:
         start = time.perf_counter()
         res = await client.post("/api/v1/runs", json=body)
         res.raise_for_status()
@@ -55,6 +63,11 @@ async def first_line_ms(base: str, body: dict[str, Any]) -> tuple[float, dict[st
         run: dict[str, Any] = (await client.get(f"/api/v1/runs/{res.json()['run_id']}")).json()
     if run["status"] != "succeeded":
         raise RuntimeError(f"run {run['id']} {run['status']}: {run.get('error')}")
+    trees = server.data_dir / "data" / "repos" / "workspaces" / run["id"]
+    for _ in range(6000):
+        if not trees.exists():
+            break
+        await asyncio.sleep(0.1)
     return elapsed, run
 
 
@@ -73,12 +86,12 @@ async def main() -> None:
             Path(tmp) / "srv", backend="local", allow_unsandboxed="false"
         ).start()
         try:
-            await first_line_ms(server.url, plain)  # warm the clone cache and imports
-            none = [(await first_line_ms(server.url, plain))[0] for _ in range(args.repeat)]
-            first_ms, first_run = await first_line_ms(server.url, with_setup)
+            await first_line_ms(server, plain)  # warm the clone cache and imports
+            none = [(await first_line_ms(server, plain))[0] for _ in range(args.repeat)]
+            first_ms, first_run = await first_line_ms(server, with_setup)
             cached = []
             for _ in range(args.repeat):
-                ms, run = await first_line_ms(server.url, with_setup)
+                ms, run = await first_line_ms(server, with_setup)
                 if run["setup"].get("status") != "cached":
                     raise RuntimeError(f"setup was not cached: {run['setup']}")
                 cached.append(ms)

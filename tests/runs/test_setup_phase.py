@@ -14,6 +14,7 @@ import pytest
 
 from app.config import Settings
 from tests.conftest import command_spec, make_git_repo, wait_finished
+from tests.e2e.package_index import PackageIndex, build_wheel
 from tests.runners.local.test_local_support import processes_with
 from tests.sse_client import collect
 
@@ -80,6 +81,32 @@ class TestSetupInTheSandbox:
         assert "started" in run["error"]
         assert processes_with(marker) == []
         assert [v["status"] for v in run["variations"]] == ["failed", "failed"]
+
+    async def test_network_egress_gives_agents_the_proxy(
+        self, make_settings: Callable[..., Settings], git_repo: Path, tmp_path: Path
+    ) -> None:
+        wheel = build_wheel(tmp_path, "probe", "1.0", "")
+        fetch = (
+            'python3 -c "import urllib.request as u, sys; '
+            'print(u.urlopen(sys.argv[1], timeout=10).status)" {url}'
+        )
+        with PackageIndex(wheel, "probe") as index:
+            settings = make_settings(
+                backend="local", allow_unsandboxed=False, egress_allow=f"127.0.0.1:{index.port}"
+            )
+            async with _client(settings) as client:
+                url = f"{index.url}/probe/"
+                body = _body(git_repo, network="egress")
+                body["variations"] = [command_spec(fetch.format(url=url))]
+                run = await _finished(client, body)
+        assert run["status"] == "succeeded", run
+        outputs = [e.json.get("text") for e in run["events"] if e.event == "agent_output"]
+        assert "200" in outputs, outputs
+        egress = [e.json for e in run["events"] if e.event == "egress"]
+        assert [(e["variation_id"], e["allowed"], e["port"]) for e in egress] == [
+            (0, True, index.port)
+        ]
+        assert index.requests == ["/simple/probe/"]
 
 
 class TestDevcontainerDefaults:
