@@ -158,3 +158,33 @@ def test_setup_record_script_excludes_new_paths_and_commits_changes() -> None:
     assert "git ls-files --others --directory --exclude-standard" in script
     assert ".git/info/exclude" in script
     assert "commit -q -a --no-verify" in script
+
+
+class TestPromptFile:
+    async def test_the_prompt_is_read_from_the_file(
+        self, captured: list[dagger.Container], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        long_prompt = "\u00e9" * 150_000
+
+        async def contents(self: dagger.File, **_: Any) -> str:
+            return long_prompt
+
+        monkeypatch.setattr(dagger.File, "contents", contents)
+        await main.Aideator().stream_agent(
+            agent_source=dag.directory(),
+            repo_url="https://h/r.git",
+            prompt_file=dag.directory().file("prompt.txt"),
+        )
+        assert json.loads(spec_file(captured[0]))["prompt"] == long_prompt
+
+    async def test_prompt_and_prompt_file_exclude_each_other(
+        self, captured: list[dagger.Container]
+    ) -> None:
+        with pytest.raises(ValueError, match="not both"):
+            await main.Aideator().stream_agent(
+                agent_source=dag.directory(),
+                prompt="p",
+                repo_url="https://h/r.git",
+                prompt_file=dag.directory().file("prompt.txt"),
+            )
+        assert captured == []

@@ -68,9 +68,9 @@ def is_remote_repo(repo_url: str) -> bool:
     return bool(_REMOTE_URL.match(repo_url))
 
 
-def _spec_flags(job: VariationJob) -> list[str]:
+def _spec_flags(job: VariationJob, prompt_file: Path | None) -> list[str]:
     spec = job.spec
-    flags = [f"--prompt={job.prompt}"]
+    flags = [f"--prompt-file={prompt_file}" if prompt_file else f"--prompt={job.prompt}"]
     if spec.get("agent"):
         flags.append(f"--agent={spec['agent']}")
     if spec.get("model"):
@@ -90,9 +90,18 @@ def _spec_flags(job: VariationJob) -> list[str]:
 
 
 def build_invocation(
-    job: VariationJob, *, dagger_bin: str, module: str, base_env: Mapping[str, str]
+    job: VariationJob,
+    *,
+    dagger_bin: str,
+    module: str,
+    base_env: Mapping[str, str],
+    prompt_file: Path | None = None,
 ) -> DaggerInvocation:
-    """The `dagger call` for one variation; it prints the final result JSON on stdout."""
+    """The `dagger call` for one variation; it prints the final result JSON on stdout.
+
+    With `prompt_file` (a host file holding `job.prompt`) the prompt stays off the command
+    line, so no argument-size limit applies and it is not visible in the process list.
+    """
     if is_remote_repo(job.repo_url):
         source = [f"--repo-url={job.repo_url}", f"--ref={job.base_sha}"]
         if job.git_token:
@@ -109,7 +118,7 @@ def build_invocation(
         *source,
         f"--run-id={job.run_id}",
         f"--variation-id={job.variation_id}",
-        *_spec_flags(job),
+        *_spec_flags(job, prompt_file),
     ]
     env = {
         k: v

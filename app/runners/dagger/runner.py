@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import tempfile
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import replace
@@ -232,9 +233,25 @@ class DaggerRunner:
 
     async def run(self, job: VariationJob) -> AsyncIterator[str | AgentExit]:
         """Run `dagger call ... stream-agent` for the job; yield one AgentExit."""
+        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="aideator-prompt-"))
+        try:
+            prompt_file = folder / "prompt.txt"
+            await asyncio.to_thread(prompt_file.write_text, job.prompt, encoding="utf-8")
+            async for item in self._run_with(job, prompt_file):
+                yield item
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+
+    async def _run_with(
+        self, job: VariationJob, prompt_file: Path
+    ) -> AsyncIterator[str | AgentExit]:
         try:
             invocation = build_invocation(
-                job, dagger_bin=self._dagger_bin, module=self._module, base_env=os.environ
+                job,
+                dagger_bin=self._dagger_bin,
+                module=self._module,
+                base_env=os.environ,
+                prompt_file=prompt_file,
             )
         except InvocationError as exc:
             yield AgentExit(exit_code=None, error=str(exc))

@@ -65,6 +65,10 @@ Image = Annotated[
     ),
 ]
 Prompt = Annotated[str, Doc("The task for the agent (required for --agent=claude-code)")]
+PromptFile = Annotated[
+    dagger.File | None,
+    Doc("A file holding the task instead of --prompt (any size; kept off the command line)"),
+]
 VariationId = Annotated[int, Doc("Variation number within the run")]
 RunId = Annotated[str, Doc("Run id, part of the default relay path")]
 Model = Annotated[str, Doc("Model name passed to the agent")]

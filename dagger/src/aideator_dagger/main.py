@@ -25,6 +25,7 @@ from .arguments import (
     Model,
     Models,
     Prompt,
+    PromptFile,
     Ref,
     Relay,
     RelayPath,
@@ -65,6 +66,15 @@ from .workspace import SetupFailed, require_one_source, run_setup, workspace_tre
 
 SCRIPTED_MODEL_KEY = "not-a-real-key"  # the scripted model accepts any key
 __all__ = ["Aideator", "SetupFailed"]
+
+
+async def _prompt(prompt: str, prompt_file: dagger.File | None) -> str:
+    """The task, from --prompt or from the --prompt-file the CLI uploaded."""
+    if prompt_file is None:
+        return prompt
+    if prompt:
+        raise ValueError("pass --prompt or --prompt-file, not both")
+    return await prompt_file.contents()
 
 
 async def _owner(image: dagger.Container) -> str:
@@ -132,9 +142,11 @@ class Aideator:
         git_token: GitToken = None,
         image: Image = "",
         setup_command: SetupCommand = "",
+        prompt_file: PromptFile = None,
     ) -> AgentRun:
         """Run one agent variation: lines go live to --relay, the result is returned."""
         require_one_source(repo_url, source)
+        prompt = await _prompt(prompt, prompt_file)
         spec = agent_spec(
             prompt=prompt,
             agent=agent,
@@ -200,9 +212,11 @@ class Aideator:
         git_token: GitToken = None,
         image: Image = "",
         setup_command: SetupCommand = "",
+        prompt_file: PromptFile = None,
     ) -> dagger.Directory:
         """Run variations in parallel, check and rank them: report.json, report.md, patches."""
         require_one_source(repo_url, source)
+        prompt = await _prompt(prompt, prompt_file)
         if scripted_model and gateway is not None:
             raise ValueError("--scripted-model and --gateway exclude each other")
         plan = plan_variations(models or [DEFAULT_MODEL], count)

@@ -48,6 +48,9 @@ def _record(extra: dict[str, object]) -> None:
     if not path:
         return
     record = {"argv": sys.argv[1:], "env": dict(os.environ), "pid": os.getpid(), **extra}
+    for arg in sys.argv[1:]:
+        if arg.startswith("--prompt-file="):  # the file exists only while the call runs
+            record["prompt_file_text"] = Path(arg.partition("=")[2]).read_text()
     tmp = Path(path + ".tmp")
     tmp.write_text(json.dumps(record))
     tmp.replace(path)
@@ -81,7 +84,7 @@ def _agent_like_the_module(flags: dict[str, list[str]]) -> int:
     spec = {
         "agent": one.get("agent", "claude-code"),
         "command": [next(csv.reader([v]))[0] for v in flags.get("command", [])],
-        "prompt": one["prompt"],
+        "prompt": Path(one["prompt-file"]).read_text() if "prompt-file" in one else one["prompt"],
         "base_sha": base_sha,
         "run_id": one["run-id"],
         "variation_id": int(one["variation-id"]),

@@ -294,6 +294,24 @@ class TestRun:
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-real-key-on-the-host")
         return path
 
+    async def test_the_prompt_travels_in_a_file_not_in_argv(
+        self, tmp_path: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("FAKE_DAGGER_MODE", "result")
+        # 200 KB of 3-byte characters: far beyond Linux's 128 KiB cap on one argument.
+        prompt = "\u00e9\u4e2d" * 100_000
+        runner = DaggerRunner(dagger_bin=str(write_stand_in(tmp_path / "bin")))
+        (done,) = await collect(runner.run(make_job(tmp_path, prompt=prompt)))
+        assert isinstance(done, AgentExit) and done.error is None, done
+        seen = load_record(record)
+        assert seen is not None
+        argv = [str(a) for a in seen["argv"]]  # type: ignore[attr-defined]
+        (flag,) = [a for a in argv if a.startswith("--prompt-file=")]
+        assert not any(a.startswith("--prompt=") for a in argv)
+        assert max(len(a.encode()) for a in argv) < 4096
+        assert seen["prompt_file_text"] == prompt
+        assert load_record(Path(flag.partition("=")[2])) is None  # removed after the call
+
     async def test_final_result_from_stdout(
         self, tmp_path: Path, record: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
