@@ -34,6 +34,12 @@ BENCHES = [
         "Target: 8 working trees cost under 2x one clone.",
     ),
     (
+        "Capacity: concurrent variations at 20 lines/s, one SSE client each",
+        ["bench/capacity.py"],
+        "Target: report the most concurrent variations one replica sustains with relay p99 "
+        "under 100 ms and no loss, on SQLite and on PostgreSQL, and two replicas on PostgreSQL.",
+    ),
+    (
         "SSE memory: 1,000 idle streams",
         ["bench/sse_memory.py", "--clients", "1000"],
         "Target: 1,000 idle SSE clients cost under 150 MB.",
