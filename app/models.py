@@ -75,6 +75,9 @@ class Run(SQLModel, table=True):
     # The replica running it, and until when its lease holds (renewed while it runs).
     owner: str | None = None
     lease_expires_at: datetime | None = _ts()
+    # `{"passing": k}` when the run stops early (empty: never) and, once it acted,
+    # `stopped` (variation ids) and `reason`.
+    early_stop: dict[str, Any] = _json()
 
 
 class Variation(SQLModel, table=True):

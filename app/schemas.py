@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 AgentKind = Literal["claude-code", "command"]
 WinnerPolicy = Literal["manual", "best_score"]
 NetworkMode = Literal["none", "egress"]
+EarlyStopMode = Literal["never", "first_pass"]
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _RESERVED_ENV_PREFIXES = ("ANTHROPIC_", "AIDEATOR_", "RELAY_", "CLAUDE_CODE_")
 
@@ -57,6 +58,14 @@ class VariationSpec(BaseModel):
         if self.agent == "claude-code" and self.command:
             raise ValueError("`command` is only for agent `command`")
         return self
+
+
+class EarlyStopPassing(BaseModel):
+    """Stop the run's remaining variations once `passing` of them passed the check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    passing: int = Field(ge=1, description="How many passing variations are enough.")
 
 
 class RunCreate(BaseModel):
@@ -117,6 +126,15 @@ class RunCreate(BaseModel):
         min_length=1,
         max_length=500,
         description="Container image for setup, agents and checks (dagger backend only).",
+    )
+
+    early_stop: EarlyStopMode | EarlyStopPassing = Field(
+        default="never",
+        description=(
+            "`never`; `first_pass`: when one variation's check passes, cancel the others "
+            'still running; or `{"passing": k}`: stop once k have passed. Needs '
+            "`check_command`."
+        ),
     )
 
     @field_validator("prompt")
@@ -187,6 +205,21 @@ class VariationRead(BaseModel):
     finished_at: datetime | None
 
 
+class EarlyStopRead(BaseModel):
+    """The run's early stop: its setting and, once it acted, what it stopped and saved."""
+
+    passing: int | None = Field(
+        description="Passing variations that end the run early; null: never stops early."
+    )
+    stopped_variation_ids: list[int] = Field(description="Variations cancelled by early stop.")
+    reason: str | None = Field(description="Why, e.g. `stopped early: variation 2 passed`.")
+    saved_usd: float | None = Field(
+        description="Estimated model spend saved: per stopped variation, the median cost of "
+        "the finished variations minus what it had spent (never below 0); null when it did "
+        "not act."
+    )
+
+
 class RunSummary(BaseModel):
     """A run in lists."""
 
@@ -228,6 +261,7 @@ class RunRead(RunSummary):
     setup: dict[str, Any] = Field(
         description="How setup went: `source` (spec/devcontainer), `command`, `status`, `cached`."
     )
+    early_stop: EarlyStopRead
     variations: list[VariationRead]
 
 

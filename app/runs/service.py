@@ -11,7 +11,7 @@ from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, Too
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
-from app.runs import finalize
+from app.runs import early_stop, finalize
 from app.runs import repository as repo
 from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
@@ -38,6 +38,7 @@ async def create_run(
 ) -> tuple[Run, list[Variation]]:
     """Validate, store a queued run with its variations, and start it."""
     specs = build_specs(body, settings)
+    stop_setting = early_stop.setting(body, len(specs))
     if not supervisor.accepting:
         raise BackendUnavailable("the server is shutting down; retry shortly")
     active = len(await repo.active_run_ids(db))
@@ -79,6 +80,7 @@ async def create_run(
             "network": body.network,
             "image": body.image,
         },
+        early_stop=stop_setting,
         scripted_model=settings.uses_scripted_model,
         created_at=now,
         owner=settings.replica_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Literal
@@ -25,7 +26,7 @@ from app.runners.base import (
     Runner,
     TreeLocation,
 )
-from app.runs import finalize
+from app.runs import early_stop, finalize
 from app.runs import repository as repo
 from app.runs.jobs import variation_job
 from app.runs.ports import Gatekeeper, Workspaces
@@ -64,6 +65,7 @@ class Supervisor:
         self._slots = asyncio.Semaphore(settings.max_concurrent_variations)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._stop_reason: dict[str, StopReason] = {}
+        self._stopped_early: dict[str, str] = {}  # run id -> why its others were stopped
         self._shutdown_task: asyncio.Task[None] | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
 
@@ -152,6 +154,7 @@ class Supervisor:
                 )
             finally:
                 self._stop_reason.pop(run_id, None)
+                self._stopped_early.pop(run_id, None)
                 if self._gateway is not None:
                     self._gateway.close_run(run_id)
                 await self._release_workspaces(run_id)
@@ -181,7 +184,7 @@ class Supervisor:
         )
         if not started:
             return
-        children: list[asyncio.Task[None]] = []
+        children: list[asyncio.Task[bool]] = []
         try:
             base_sha = await self._workspaces.prepare(
                 run_id=run.id, repo_url=run.repo_url, ref=run.ref
@@ -193,8 +196,14 @@ class Supervisor:
             if self._gateway is not None:
                 self._gateway.open_run(run.id, budget_usd=run.budget_usd)
             async with self._set_up(run, base_sha) as ready:
-                children = [asyncio.create_task(self._variation(run, v, ready)) for v in variations]
-                await asyncio.gather(*children)
+                tasks = {
+                    v.variation_id: asyncio.create_task(self._variation(run, v, ready))
+                    for v in variations
+                }
+                children = list(tasks.values())
+                passed = await early_stop.wait_for_passes(tasks, early_stop.needed(run))
+                if passed is not None:
+                    await self._stop_early(run, tasks, passed)
         except asyncio.CancelledError:
             for child in children:
                 child.cancel()
@@ -208,12 +217,32 @@ class Supervisor:
             return
         await finalize.finish_run(self._events, self._db, run, None)
 
+    async def _stop_early(
+        self, run: Run, tasks: dict[int, asyncio.Task[bool]], passed: list[int]
+    ) -> None:
+        """Enough variations passed: cancel the rest, each keeping the reason."""
+        why = early_stop.reason(passed)
+        self._stopped_early[run.id] = why
+        running = {vid: t for vid, t in tasks.items() if not t.done()}
+        log.info("run.stopped_early", passed=passed, stopped=sorted(running))
+        await self._events.write(
+            statements=[
+                repo.set_run(
+                    run.id, early_stop=run.early_stop | {"stopped": sorted(running), "reason": why}
+                )
+            ]
+        )
+        for task in running.values():
+            task.cancel()
+        await asyncio.wait(running.values())
+
     def _set_up(self, run: Run, base_sha: str) -> AbstractAsyncContextManager[SetupResult]:
         if self._setup is None:
             return contextlib.nullcontext(SetupResult(SetupPlan(None, None, None), base=base_sha))
         return self._setup.prepared(run, base_sha)
 
-    async def _variation(self, run: Run, variation: Variation, ready: SetupResult) -> None:
+    async def _variation(self, run: Run, variation: Variation, ready: SetupResult) -> bool:
+        """Run one variation to its end; True when its check passed."""
         vid = variation.variation_id
         with structlog.contextvars.bound_contextvars(variation_id=vid):
             try:
@@ -221,11 +250,12 @@ class Supervisor:
                     egress = None
                     if run.setup.get("network") == "egress" and self._egress is not None:
                         egress = await stack.enter_async_context(self._egress.proxy(run.id, vid))
-                    await self._run_one(run, variation, ready, egress)
+                    return await self._run_one(run, variation, ready, egress)
             except asyncio.CancelledError:
-                reason = self._stop_reason.get(run.id, "cancelled")
-                stopped = VariationStatus(reason)
-                await finalize.stop_pending(self._events, run.id, [variation], stopped)
+                reason = self._stop_reason.get(run.id)
+                why = None if reason is not None else self._stopped_early.get(run.id)
+                stopped = VariationStatus(reason or "cancelled")
+                await finalize.stop_pending(self._events, run.id, [variation], stopped, why)
                 raise
             except Exception as exc:
                 log.exception("variation.crashed")
@@ -236,10 +266,11 @@ class Supervisor:
                     VariationStatus.FAILED,
                     f"internal error: {exc}",
                 )
+                return False
 
     async def _run_one(
         self, run: Run, variation: Variation, ready: SetupResult, egress: Path | None
-    ) -> None:
+    ) -> bool:
         vid = variation.variation_id
         base_sha = ready.base
         if ready.tree is not None:
@@ -282,9 +313,10 @@ class Supervisor:
             egress=egress,
         )
         if not await mark_running(self._events, job):
-            return
+            return False
+        started = time.monotonic()
         try:
-            await run_variation(
+            outcome = await run_variation(
                 events=self._events,
                 runner=self._runner,
                 job=job,
@@ -299,6 +331,17 @@ class Supervisor:
                     else functools.partial(self._gateway.record_of, run.id, vid)
                 ),
             )
+        except asyncio.CancelledError:
+            why = self._stopped_early.get(run.id)
+            if (
+                why is not None
+                and can.tree is TreeLocation.HOST
+                and run.id not in self._stop_reason
+            ):
+                duration = time.monotonic() - started
+                await early_stop.record_stopped(self._events, job, why, duration)
+            raise
         finally:
             if self._gateway is not None:
                 self._gateway.revoke(run.id, vid)
+        return outcome.check is not None and outcome.check.exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.models import Run, Variation
+from app.runs import early_stop
 from app.schemas import CheckResult, DiffStats, RunRead, RunSummary, UsageRead, VariationRead
 
 
@@ -93,6 +94,7 @@ def run_read(run: Run, variations: list[Variation]) -> RunRead:
             "network": run.setup.get("network", "none"),
             "image": run.setup.get("image"),
             "setup": run.setup,
+            "early_stop": early_stop.read(run, variations),
             "variations": [variation_read(v) for v in variations],
         }
     )
