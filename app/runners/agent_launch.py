@@ -23,7 +23,7 @@ BASE_ENV = {
 def agent_spec(job: VariationJob) -> str:
     """The AIDEATOR_SPEC JSON the agent program reads."""
     spec = {
-        **{k: v for k, v in job.spec.items() if k != "env"},
+        **job.spec.for_agent(),
         "prompt": job.prompt,
         "base_sha": job.base_sha,
         "run_id": job.run_id,

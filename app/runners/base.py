@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """How one variation's agent runs: the run's VariationSpec as a backend reads it."""
+
+    agent: str = "claude-code"  # or "command"
+    model: str | None = None
+    system_prompt_append: str | None = None
+    max_turns: int | None = None
+    command: tuple[str, ...] | None = None  # for agent "command": its argv
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_stored(cls, spec: Mapping[str, Any]) -> AgentSpec:
+        """From a stored (validated) VariationSpec."""
+        command = spec.get("command")
+        return cls(
+            agent=str(spec.get("agent") or "claude-code"),
+            model=spec.get("model"),
+            system_prompt_append=spec.get("system_prompt_append"),
+            max_turns=spec.get("max_turns"),
+            command=None if command is None else tuple(str(part) for part in command),
+            env=dict(spec.get("env") or {}),
+        )
+
+    def for_agent(self) -> dict[str, Any]:
+        """The fields the agent program reads (no env: that travels as the environment)."""
+        fields = {
+            "agent": self.agent,
+            "model": self.model,
+            "system_prompt_append": self.system_prompt_append,
+            "max_turns": self.max_turns,
+            "command": None if self.command is None else list(self.command),
+        }
+        return {k: v for k, v in fields.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -16,7 +52,7 @@ class VariationJob:
     run_id: str
     variation_id: int
     prompt: str
-    spec: dict[str, Any]  # VariationSpec as a dict: agent, model, command, max_turns, ...
+    spec: AgentSpec
     workspace: Path  # a checked-out working tree at base_sha (local/process backends)
     repo_url: str
     base_sha: str

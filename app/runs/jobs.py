@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.models import Run, Variation
-from app.runners.base import Capabilities, GatewayRoute, VariationJob
+from app.runners.base import AgentSpec, Capabilities, GatewayRoute, VariationJob
 from app.runs.ports import ModelAccess
 from app.runs.setup_phase import SetupResult
 
@@ -29,7 +29,7 @@ def variation_job(
         run_id=run.id,
         variation_id=variation.variation_id,
         prompt=run.prompt,
-        spec=variation.spec,
+        spec=AgentSpec.from_stored(variation.spec),
         workspace=workspace,
         repo_url=run.repo_url,
         base_sha=ready.base,

@@ -122,11 +122,11 @@ def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> d
         "repo_url": job.repo_url,
         "ref": job.ref,
         "base_sha": job.base_sha,
-        "agent": spec.get("agent", "claude-code"),
+        "agent": spec.agent,
         "agent_version": result.get("agent_version"),
         "claude_code_version": result.get("claude_code_version"),
-        "model": spec.get("model"),
-        "command": spec.get("command"),
+        "model": spec.model,
+        "command": None if spec.command is None else list(spec.command),
         "prompt_sha256": hashlib.sha256(job.prompt.encode()).hexdigest(),
         "sandbox": sandbox,
         "setup": {
@@ -138,8 +138,8 @@ def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> d
         "image": job.image,
         "settings": {
             "timeout_seconds": job.timeout_seconds,
-            "max_turns": spec.get("max_turns"),
-            "system_prompt_append": spec.get("system_prompt_append"),
+            "max_turns": spec.max_turns,
+            "system_prompt_append": spec.system_prompt_append,
             "env_names": sorted(job.env),
         },
     }

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.runners.base import AgentExit, VariationJob
+from app.runners.base import AgentExit, AgentSpec, VariationJob
 from app.runners.dagger import DaggerRunner
 from app.scripted_model import create_app
 
@@ -96,7 +96,7 @@ async def test_one_variation_through_the_real_engine(tmp_path: Path) -> None:
             run_id="e2e",
             variation_id=0,
             prompt="The median test fails for even-length lists. Fix numstats.",
-            spec={"agent": "claude-code", "model": "scripted/fix-correct", "max_turns": 10},
+            spec=AgentSpec(agent="claude-code", model="scripted/fix-correct", max_turns=10),
             workspace=repo,
             repo_url=str(repo),
             base_sha=sha,

@@ -71,15 +71,15 @@ def is_remote_repo(repo_url: str) -> bool:
 def _spec_flags(job: VariationJob, prompt_file: Path | None) -> list[str]:
     spec = job.spec
     flags = [f"--prompt-file={prompt_file}" if prompt_file else f"--prompt={job.prompt}"]
-    if spec.get("agent"):
-        flags.append(f"--agent={spec['agent']}")
-    if spec.get("model"):
-        flags.append(f"--model={spec['model']}")
-    if spec.get("max_turns"):
-        flags.append(f"--max-turns={int(spec['max_turns'])}")
-    if spec.get("system_prompt_append"):
-        flags.append(f"--system-prompt-append={spec['system_prompt_append']}")
-    flags += [f"--command={list_flag_value(str(part))}" for part in spec.get("command") or []]
+    if spec.agent:
+        flags.append(f"--agent={spec.agent}")
+    if spec.model:
+        flags.append(f"--model={spec.model}")
+    if spec.max_turns:
+        flags.append(f"--max-turns={int(spec.max_turns)}")
+    if spec.system_prompt_append:
+        flags.append(f"--system-prompt-append={spec.system_prompt_append}")
+    flags += [f"--command={list_flag_value(part)}" for part in spec.command or ()]
     flags += [f"--env={list_flag_value(f'{k}={v}')}" for k, v in sorted(job.env.items())]
     # The run's environment: a setup step before the agent and the base image (when given).
     if job.setup_command:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from app.runners.base import AgentExit, VariationJob
+from app.runners.base import AgentExit, AgentSpec, VariationJob
 from app.runners.dagger import ENGINE_HINT, INSTALL_HINT, REPO_ROOT, DaggerRunner
 from app.runners.dagger.command import (
     GATEWAY_TOKEN_ENV,
@@ -41,12 +41,12 @@ def make_job(tmp_path: Path, **overrides: object) -> VariationJob:
         "run_id": "run-1",
         "variation_id": 2,
         "prompt": "Fix the median, please",
-        "spec": {
-            "agent": "claude-code",
-            "model": "scripted/fix-correct",
-            "max_turns": 7,
-            "system_prompt_append": "-be brief, really",
-        },
+        "spec": AgentSpec(
+            agent="claude-code",
+            model="scripted/fix-correct",
+            max_turns=7,
+            system_prompt_append="-be brief, really",
+        ),
         "workspace": tmp_path / "ws",
         "repo_url": "https://github.com/example/numstats.git",
         "base_sha": BASE_SHA,
@@ -168,7 +168,7 @@ class TestInvocation:
 
     def test_command_items_survive_the_cli_list_parsing(self, tmp_path: Path) -> None:
         command = ["python3", "-c", 'print("a,b", end="")', "x"]
-        job = make_job(tmp_path, spec={"agent": "command", "command": command}, env={})
+        job = make_job(tmp_path, spec=AgentSpec(agent="command", command=tuple(command)), env={})
         argv = build_invocation(job, dagger_bin="dagger", module="m", base_env={}).argv
         values = [a.removeprefix("--command=") for a in argv if a.startswith("--command=")]
         # The CLI reads each list flag value as one CSV record (pflag StringSlice).

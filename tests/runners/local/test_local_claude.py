@@ -16,7 +16,7 @@ import pytest
 
 from app.gateway import Gateway, Usage
 from app.gateway.listener import Listener, bind_tcp
-from app.runners.base import VariationJob
+from app.runners.base import AgentSpec, VariationJob
 from app.runners.local import LocalRunner
 from app.scripted_model import create_app as scripted_app
 from tests.conftest import GIT_ID
@@ -90,13 +90,13 @@ async def test_claude_code_fixes_the_sample_repo_inside_the_sandbox(
         run_id="run-cc",
         variation_id=0,
         prompt=PROMPT,
-        spec={"agent": "claude-code", "model": "scripted/fix-correct"},
+        spec=AgentSpec(agent="claude-code", model="scripted/fix-correct"),
         workspace=tree,
         repo_url=str(tree),
         base_sha=base,
         timeout_seconds=120,
         gateway_socket=gw.socket_path,
-        gateway_token=gw.issue_token("run-cc", 0),
+        gateway_token=gw.issue_token("run-cc", 0, model="scripted/fix-correct"),
     )
     runner = LocalRunner(sandbox_settings(tmp_path).local_settings)
     before = await runner.check(job, CHECK, timeout=60)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.config import Settings
-from app.runners.base import AgentExit, VariationJob
+from app.runners.base import AgentExit, AgentSpec, VariationJob
 from app.runners.local import LocalRunner
 from tests.conftest import make_git_repo
 
@@ -53,7 +53,7 @@ def command_job(tree: Path, sha: str, script: str, **fields: Any) -> VariationJo
         "run_id": "run-test",
         "variation_id": 0,
         "prompt": "do it",
-        "spec": {"agent": "command", "command": ["sh", "-c", script]},
+        "spec": AgentSpec(agent="command", command=("sh", "-c", script)),
         "workspace": tree,
         "repo_url": str(tree),
         "base_sha": sha,
@@ -65,7 +65,7 @@ def command_job(tree: Path, sha: str, script: str, **fields: Any) -> VariationJo
 
 def with_command(job: VariationJob, argv: list[str]) -> VariationJob:
     """The same job running another command."""
-    return replace(job, spec={"agent": "command", "command": argv})
+    return replace(job, spec=AgentSpec(agent="command", command=tuple(argv)))
 
 
 async def run_job(runner: LocalRunner, job: VariationJob) -> tuple[list[dict[str, Any]], AgentExit]:
