@@ -17,6 +17,7 @@ from app.cli.options import (
     ApiKeyOpt,
     BudgetOpt,
     CheckOpt,
+    EarlyStopOpt,
     EmbeddedOpt,
     ImageOpt,
     ModelOpt,
@@ -66,6 +67,7 @@ def run(
     setup_timeout: SetupTimeoutOpt = None,
     network: NetworkOpt = None,
     image: ImageOpt = None,
+    early_stop: EarlyStopOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -91,6 +93,7 @@ def run(
         setup_timeout=setup_timeout,
         network=network,
         image=image,
+        early_stop=early_stop,
     )
     body = pin_local_head(build_run_spec(spec, flags))
     say_when_unchecked(body)
@@ -129,6 +132,7 @@ def compare(
     setup_timeout: SetupTimeoutOpt = None,
     network: NetworkOpt = None,
     image: ImageOpt = None,
+    early_stop: EarlyStopOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -176,6 +180,7 @@ def compare(
         setup_timeout=setup_timeout,
         network=network,
         image=image,
+        early_stop=early_stop,
     )
     body = pin_local_head(build_run_spec(spec, flags, default_policy="best_score"))
     say_when_unchecked(body)

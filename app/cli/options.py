@@ -180,6 +180,18 @@ ImageOpt = Annotated[
 ]
 
 
+EarlyStopOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--early-stop",
+        metavar="never|first_pass|K",
+        help="Needs --check. `first_pass`: once one variation passes, cancel the others "
+        "still running; K: once K have passed. Default `never`.",
+        rich_help_panel=_SPEC,
+    ),
+]
+
+
 class PolicyChoice(StrEnum):
     """`winner_policy` values."""
 
@@ -214,6 +226,7 @@ def spec_flags(
     setup_timeout: float | None = None,
     network: NetworkChoice | None = None,
     image: str | None = None,
+    early_stop: str | None = None,
 ) -> SpecFlags:
     """The run-spec flags as one value."""
     return SpecFlags(
@@ -231,4 +244,5 @@ def spec_flags(
         setup_timeout=setup_timeout,
         network=None if network is None else network.value,
         image=image,
+        early_stop=early_stop,
     )

@@ -37,6 +37,19 @@ class SpecFlags:
     setup_timeout: float | None = None
     network: str | None = None
     image: str | None = None
+    early_stop: str | None = None
+
+
+def early_stop_value(text: str) -> str | dict[str, int]:
+    """`--early-stop`: `never`, `first_pass`, or K (stop once K variations passed)."""
+    value = text.strip().replace("-", "_")
+    if value in ("never", "first_pass"):
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return {"passing": int(value)}
+    raise CliError(
+        f"--early-stop takes never, first_pass or a number of passing variations (got {text!r})"
+    )
 
 
 def load_spec_file(path: Path) -> dict[str, Any]:
@@ -139,6 +152,7 @@ def build_run_spec(
         ("setup_timeout_seconds", flags.setup_timeout),
         ("network", flags.network),
         ("image", flags.image),
+        ("early_stop", None if flags.early_stop is None else early_stop_value(flags.early_stop)),
     ):
         if value is not None:
             data[key] = value

@@ -122,3 +122,35 @@ def test_ctrl_c_cancels_the_run(server: ServerProcess, shared_repo: Path, tmp_pa
     run = httpx.get(f"{server.url}/api/v1/runs/{run_id}").json()
     assert run["status"] == "cancelled"
     assert [v["status"] for v in run["variations"]] == ["cancelled", "cancelled"]
+
+
+def test_compare_stops_early_from_the_flag(server: ServerProcess, tmp_path: Path) -> None:
+    from tests.conftest import make_git_repo
+
+    repo = make_git_repo(tmp_path / "repo", {"README.md": "hi\n"})
+    spec = tmp_path / "spec.json"
+    sleeper = {"agent": "command", "command": ["sh", "-c", "echo wip > wip.txt; sleep 600.5309"]}
+    fast = {"agent": "command", "command": ["sh", "-c", "sleep 0.5; touch ok"]}
+    spec.write_text(
+        json.dumps({"repo_url": str(repo), "prompt": "make ok", "variations": [fast, sleeper]})
+    )
+    res = aideator(
+        "compare",
+        "--server",
+        server.url,
+        "--spec",
+        str(spec),
+        "-c",
+        "test -f ok",
+        "--early-stop",
+        "first_pass",
+        "-o",
+        str(tmp_path / "out"),
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    stopped = report["variations"][1]
+    assert stopped["status"] == "cancelled", stopped
+    assert stopped["error"] == "stopped early: variation 0 passed"
+    assert report["winner"]["variation_id"] == 0, report["winner"]

@@ -11,7 +11,7 @@ import pytest
 from app.cli.errors import CliError
 from app.cli.runs_common import pin_local_head
 from app.cli.spec_file import SpecFlags, build_run_spec, is_local_repo
-from app.schemas import RunCreate, VariationSpec
+from app.schemas import EarlyStopPassing, RunCreate, VariationSpec
 from tests.conftest import make_git_repo
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "run-spec.yaml"
@@ -140,3 +140,25 @@ def test_setup_fields_from_file_and_flags(tmp_path: Path) -> None:
     assert overridden.network == "none" and overridden.image == "node:22"
     with pytest.raises(CliError, match="network"):
         build_run_spec(tmp_path / "s.yaml", SpecFlags(network="internet"))
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("first_pass", "first_pass"),
+        ("first-pass", "first_pass"),
+        ("never", "never"),
+        ("2", EarlyStopPassing(passing=2)),
+    ],
+)
+def test_early_stop_flag(flag: str, value: object) -> None:
+    flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", check="true")
+    flags.early_stop = flag
+    assert build_run_spec(None, flags).early_stop == value
+
+
+@pytest.mark.parametrize("flag", ["0", "sometimes", "-1"])
+def test_bad_early_stop_flag_is_one_line(flag: str) -> None:
+    flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", early_stop=flag)
+    with pytest.raises(CliError, match="--early-stop takes never, first_pass or a number"):
+        build_run_spec(None, flags)
