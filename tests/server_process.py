@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import uvicorn
 
+from app.config import Settings
 from app.runners.child import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,3 +104,27 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on uvicorn in this event loop, on `settings.port` (agents and relays reach it
+    over real HTTP); yields a client of it."""
+    from app.main import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the server did not start"
+        await asyncio.sleep(0.02)
+    try:
+        base_url = f"http://127.0.0.1:{settings.port}"
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task

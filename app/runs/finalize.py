@@ -18,6 +18,7 @@ from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
 from app.runs import repository as repo
+from app.runs.views import variation_read
 from app.status import RunStatus, VariationStatus
 
 _NOT_DONE = (VariationStatus.QUEUED, VariationStatus.RUNNING)
@@ -42,17 +43,15 @@ async def stop_pending(
 
 def outcome_of(v: Variation) -> Outcome:
     """The scoring view of a stored variation."""
-    check_passed = (
-        None if v.check_exit_code is None and v.check_output is None else (v.check_exit_code == 0)
-    )
+    view = variation_read(v)  # the derived facts, computed in one place
     return Outcome(
         variation_id=v.variation_id,
         status=v.status,
-        check_passed=check_passed,
-        diff_files=v.files_changed or 0,
+        check_passed=None if view.check is None else view.check.passed,
+        diff_files=0 if view.diff_stats is None else view.diff_stats.files,
         cost_usd=v.cost_usd,
         duration_seconds=v.duration_seconds,
-        has_result=v.files_changed is not None,
+        has_result=view.diff_stats is not None,
     )
 
 

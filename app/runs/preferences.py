@@ -15,36 +15,26 @@ from typing import Any
 from app.db import Database
 from app.models import Run, Variation
 from app.runs import repository as repo
+from app.runs.views import variation_read
 
 SCHEMA_VERSION = 1
 PAGE_RUNS = 100
 
 
 def _side(v: Variation, *, include_diff: bool) -> dict[str, Any]:
-    has_check = v.check_exit_code is not None or v.check_output is not None
+    view = variation_read(v)  # the derived facts, computed in one place
     side: dict[str, Any] = {
-        "variation_id": v.variation_id,
-        "spec": v.spec,
-        "status": v.status,
-        "diff_stats": None
-        if v.files_changed is None
-        else {
-            "files": v.files_changed,
-            "insertions": v.insertions or 0,
-            "deletions": v.deletions or 0,
-        },
-        "check_passed": (v.check_exit_code == 0) if has_check else None,
-        "score": v.score,
-        "score_parts": v.score_parts,
-        "cost_usd": round(v.cost_usd, 6),
-        "duration_seconds": v.duration_seconds,
-        "usage": {
-            "input_tokens": v.input_tokens,
-            "output_tokens": v.output_tokens,
-            "cache_creation_input_tokens": v.cache_creation_input_tokens,
-            "cache_read_input_tokens": v.cache_read_input_tokens,
-        },
-        "manifest": v.manifest,
+        "variation_id": view.variation_id,
+        "spec": view.spec,
+        "status": view.status,
+        "diff_stats": None if view.diff_stats is None else view.diff_stats.model_dump(),
+        "check_passed": None if view.check is None else view.check.passed,
+        "score": view.score,
+        "score_parts": view.score_parts,
+        "cost_usd": view.cost_usd,
+        "duration_seconds": view.duration_seconds,
+        "usage": view.usage.model_dump(),
+        "manifest": view.manifest,
     }
     if include_diff:
         side["diff"] = v.diff or ""

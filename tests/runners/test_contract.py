@@ -20,11 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from app.config import Settings
 from tests.conftest import start_command_run, wait_finished
-from tests.server_process import free_port
+from tests.server_process import free_port, serving
 from tests.sse_client import collect
 
 STAND_IN = Path(__file__).parent / "dagger" / "fake_dagger_cli.py"
@@ -48,31 +47,17 @@ async def server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a real server whose runs use the backend under test."""
-    from app.main import create_app
-
     backend: str = request.param
     if backend in ("local", "dagger") and shutil.which("bwrap") is None:
         pytest.skip("bubblewrap missing (local sandboxes; dagger checks run in one)")
     if backend == "dagger":
         _dagger_stand_in_on_path(tmp_path / "bin", monkeypatch)
-    port = free_port()
     settings = make_settings(
-        backend=backend, port=port, sandbox_memory_mb=1024, sandbox_pids_max=256
+        backend=backend, port=free_port(), sandbox_memory_mb=1024, sandbox_pids_max=256
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            assert (await client.get("/api/v1/ready")).status_code == 200
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(settings) as client:
+        assert (await client.get("/api/v1/ready")).status_code == 200
+        yield client
 
 
 def _outputs(events: list[Any]) -> list[str]:

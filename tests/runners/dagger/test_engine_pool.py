@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from app.config import Settings, parse_engines
 from app.runners.base import AgentExit
@@ -25,7 +24,7 @@ from app.runners.dagger.engine_pool import EnginePool, NoEngineAvailable
 from app.runners.dagger.runner import connect_failure
 from tests.conftest import start_command_run, wait_finished
 from tests.runners.dagger.test_dagger_runner import collect, make_job, write_stand_in
-from tests.server_process import free_port
+from tests.server_process import free_port, serving
 from tests.sse_client import collect as collect_events
 
 ENGINE_A = "tcp://engine-a:1234"
@@ -178,32 +177,18 @@ async def server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A real server with the dagger backend on two engines, engine A refusing."""
-    from app.main import create_app
-
     monkeypatch.setenv("FAKE_DAGGER_MODE", "agent")
     monkeypatch.setenv("FAKE_DAGGER_REFUSE", ENGINE_A)
-    port = free_port()
     settings = make_settings(
         backend="dagger",
-        port=port,
+        port=free_port(),
         dagger_engines=f"{ENGINE_A},{ENGINE_B}",
         dagger_engine_max_active=2,
         sandbox_memory_mb=1024,
         sandbox_pids_max=256,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.02)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(settings) as client:
+        yield client
 
 
 async def test_run_survives_a_refusing_engine_event_and_ready_say_so(
