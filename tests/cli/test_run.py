@@ -154,3 +154,34 @@ def test_compare_stops_early_from_the_flag(server: ServerProcess, tmp_path: Path
     assert stopped["status"] == "cancelled", stopped
     assert stopped["error"] == "stopped early: variation 0 passed"
     assert report["winner"]["variation_id"] == 0, report["winner"]
+
+
+def test_run_with_a_setup_command(server: ServerProcess, shared_repo: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "setup-spec.yaml"
+    spec.write_text(
+        f"repo_url: {shared_repo}\nprompt: Add a file.\n"
+        "variations:\n"
+        "  - {agent: command, command: [sh, -c, 'cat prepared.txt; echo x > mine.txt']}\n"
+    )
+    res = aideator(
+        "run",
+        "--spec",
+        str(spec),
+        "--setup",
+        "echo ready > prepared.txt; echo setup-says-hi",
+        "--check",
+        "test -f prepared.txt && test -f mine.txt",
+        "--server",
+        server.url,
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert "setup │ setup-says-hi" in lines
+    assert any(line.startswith("setup │ setup: done in") for line in lines)
+    assert any(line.endswith("│ ready") for line in lines)  # the agent saw setup's file
+    run_id = res.stdout.split("#/runs/")[1].split()[0]
+    run = httpx.get(f"{server.url}/api/v1/runs/{run_id}").json()
+    assert run["setup"]["source"] == "spec" and run["variations"][0]["check"]["passed"]
+    diff = httpx.get(f"{server.url}/api/v1/runs/{run_id}/variations/0/diff").text
+    assert "mine.txt" in diff and "prepared.txt" not in diff
