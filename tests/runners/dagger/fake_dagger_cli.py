@@ -98,6 +98,14 @@ def _agent_like_the_module(flags: dict[str, list[str]]) -> int:
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "AIDEATOR_SPEC": json.dumps(spec),
     }
+    if "gateway" in one:
+        # The module binds the gateway service as http://gateway:PORT<path>; no container
+        # here, so the agent reaches the same host service directly.
+        env["ANTHROPIC_BASE_URL"] = one["gateway"].replace("tcp://", "http://") + one.get(
+            "gateway-path", ""
+        )
+    if "anthropic-api-key" in one:
+        env["ANTHROPIC_API_KEY"] = os.environ[one["anthropic-api-key"].removeprefix("env://")]
     if "relay" in one:
         env["RELAY_URL"] = one["relay"].replace("tcp://", "http://") + one.get("relay-path", "")
         env["RELAY_TOKEN"] = os.environ[one["relay-token"].removeprefix("env://")]
