@@ -80,7 +80,7 @@ export class RunView {
       case "gateway_refusal": {
         // Shown as an error line of the variation: its request never left the host.
         const column = this.columns.get(vid);
-        if (column) column.addLine(id, { seq: null, type: "error", text: `gateway refused: ${data.message}`, data: { ...data, source: "gateway" } });
+        if (column) column.addLine(id, { seq: null, type: "error", text: `gateway refused: ${data.message}`, data: { ...data, code: String(data.rule ?? "refused"), source: "gateway" } });
         break;
       }
       case "setup_output":
