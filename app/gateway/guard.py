@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from app.gateway.identity import VariationKey
 from app.gateway.rate import RateWindow
@@ -58,13 +59,17 @@ class Guard:
         """The refusal of a body over the size ceiling."""
         return size_refusal(self.rules, method, path)
 
+    @staticmethod
+    def reads_body(method: str, path: str) -> bool:
+        """True for the Messages endpoints, whose body names a model to check."""
+        # An operator-added endpoint has no model in it to check.
+        return (method, path.rstrip("/")) in (MESSAGES, COUNT_TOKENS)
+
     def after_body(
-        self, key: VariationKey, method: str, path: str, body: bytes
+        self, key: VariationKey, method: str, path: str, data: Any
     ) -> PolicyRefusal | None:
-        """Model pinning and the max_tokens ceiling, for the Messages endpoints."""
-        if (method, path.rstrip("/")) not in (MESSAGES, COUNT_TOKENS):
-            return None  # an operator-added endpoint: no model in it to check
-        refusal, model = body_refusal(self.rules, method, path, body, self.allowed_models(key))
+        """Model pinning and the max_tokens ceiling on a parsed Messages body."""
+        refusal, model = body_refusal(self.rules, method, path, data, self.allowed_models(key))
         if refusal is None and model is not None and (method, path) == MESSAGES:
             self._used.setdefault(key, Counter())[model] += 1
         return refusal

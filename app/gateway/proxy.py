@@ -27,12 +27,13 @@ from app.gateway.policy import (
     response_headers,
 )
 from app.gateway.pricing import PriceTable
-from app.gateway.rules import PolicyRefusal
+from app.gateway.rules import PolicyRefusal, parse_body
 from app.gateway.sinks import BudgetSink, RefusalSink, UsageSink
 from app.gateway.usage import SseUsageMeter, UsageMeter
 
 log = structlog.get_logger()
 SINK_TIMEOUT_SECONDS = 10.0
+INLINE_PARSE_BYTES = 256 * 1024
 
 
 class Proxy:
@@ -105,9 +106,16 @@ class Proxy:
         body = await self._read_body(request)
         if body is None:
             return await self._deny(key, self._guard.too_large(method, path))
-        refused = self._guard.after_body(key, method, path, body)
-        if refused is not None:
-            return await self._deny(key, refused)
+        if self._guard.reads_body(method, path):
+            # A big body is parsed off the event loop, which serves every run's streams.
+            data = (
+                parse_body(body)
+                if len(body) < INLINE_PARSE_BYTES
+                else await anyio.to_thread.run_sync(parse_body, body)
+            )
+            refused = self._guard.after_body(key, method, path, data)
+            if refused is not None:
+                return await self._deny(key, refused)
         return await self._forward(request, key, body, metered=metered)
 
     async def _read_body(self, request: Request) -> bytes | None:

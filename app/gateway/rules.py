@@ -126,17 +126,21 @@ def endpoint_refusal(rules: RequestRules, method: str, path: str) -> PolicyRefus
     return PolicyRefusal("endpoint", 403, "permission_error", message, method, path)
 
 
+def parse_body(body: bytes) -> Any:
+    """The request body as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
 def body_refusal(
-    rules: RequestRules, method: str, path: str, body: bytes, models: Iterable[str]
+    rules: RequestRules, method: str, path: str, data: Any, models: Iterable[str]
 ) -> tuple[PolicyRefusal | None, str | None]:
-    """Check a Messages request body: its model is pinned, its max_tokens bounded.
+    """Check a parsed Messages request body: its model is pinned, its max_tokens bounded.
 
     Returns (refusal or None, the requested model or None).
     """
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
     if not isinstance(data, dict) or not isinstance(data.get("model"), str):
         message = "the gateway forwards only JSON requests naming a model (rule: model pinning)"
         return PolicyRefusal("malformed", 400, "invalid_request_error", message, method, path), None

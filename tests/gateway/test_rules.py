@@ -122,6 +122,20 @@ class TestHostileRequests:
         assert "claude-opus-4-5 is not allowed" in response.json()["error"]["message"]
         assert upstream.seen == []
 
+    async def test_big_bodies_are_checked_too(
+        self, gateway: Gateway, upstream: FakeAnthropic, sinks: Sinks, client: httpx.AsyncClient
+    ) -> None:
+        gateway.open_run("run-1", budget_usd=None)
+        auth = {"x-api-key": gateway.issue_token("run-1", 0, model=OWN_MODEL)}
+        text = [{"role": "user", "content": "x" * 600_000}]  # parsed off the event loop
+        bigger = await client.post(
+            "/v1/messages", json=body("claude-opus-4-5", messages=text), headers=auth
+        )
+        own = await client.post("/v1/messages", json=body(messages=text), headers=auth)
+        assert (bigger.status_code, own.status_code) == (403, 200)
+        assert [p["rule"] for _, _, p in sinks.refusals] == ["model"]
+        assert len(upstream.seen) == 1 and len(upstream.seen[0].body) > 600_000
+
     @pytest.mark.parametrize(
         "raw",
         [b"not json", b"[1]", b'{"max_tokens": 5}', b'{"model": "claude-sonnet-4-5"}'],
