@@ -261,7 +261,12 @@ class RunRead(RunSummary):
     setup: dict[str, Any] = Field(
         description="How setup went: `source` (spec/devcontainer), `command`, `status`, `cached`."
     )
-    early_stop: EarlyStopRead
+    early_stop: EarlyStopRead = Field(
+        default_factory=lambda: EarlyStopRead(
+            passing=None, stopped_variation_ids=[], reason=None, saved_usd=None
+        ),
+        description="The run's early stop setting and what it stopped.",
+    )
     variations: list[VariationRead]
 
 

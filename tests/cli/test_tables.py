@@ -64,6 +64,10 @@ def _run(variations: list[dict[str, Any]], **over: Any) -> RunRead:
             "finished_at": NOW,
             "budget_usd": None,
             "timeout_seconds": 900.0,
+            "setup_command": None,
+            "network": "none",
+            "image": None,
+            "setup": {},
             "variations": variations,
         }
         | over

@@ -72,6 +72,10 @@ def _run(variations: list[dict[str, Any]], **over: Any) -> RunRead:
         "passed_count": 0,
         "budget_usd": None,
         "timeout_seconds": 900.0,
+        "setup_command": None,
+        "network": "none",
+        "image": None,
+        "setup": {},
         "variations": variations,
     }
     return RunRead.model_validate(base | over)

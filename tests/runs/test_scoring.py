@@ -118,6 +118,30 @@ class TestWinner:
         assert choose_winner([outcome(0, status="cancelled", check=True)]) is None
 
 
+class TestJudgePart:
+    def test_judge_rank_comes_after_the_check(self) -> None:
+        judged_best_failed = Outcome(0, "succeeded", False, 1, 0.0, 1.0, judge_rank=1)
+        passed_judged_worse = Outcome(1, "succeeded", True, 1, 9.0, 90.0, judge_rank=3)
+        assert ids(rank([judged_best_failed, passed_judged_worse])) == [1, 0]
+
+    def test_judge_rank_beats_diff_cost_and_time(self) -> None:
+        first = Outcome(5, "succeeded", True, 0, 9.0, 90.0, judge_rank=1)
+        second = Outcome(0, "succeeded", True, 3, 0.0, 1.0, judge_rank=2)
+        unranked = Outcome(1, "succeeded", True, 3, 0.0, 0.5)
+        assert ids(rank([unranked, second, first])) == [5, 0, 1]
+        # The judge's favourite made no change: it cannot win; the next qualifying one does.
+        winner = choose_winner([unranked, second, first])
+        assert winner is not None and winner.variation_id == 0
+
+    def test_parts_name_the_judge_only_when_it_ranked(self) -> None:
+        judged = score_parts(Outcome(0, "succeeded", True, 1, 0.1, 1.0, judge_rank=2), 1, 2)
+        assert judged["judge_rank"] == 2
+        assert judged["policy"].startswith("check_passed > judge_rank > non_empty_diff")
+        plain = score_parts(outcome(1), 2, 2)
+        assert "judge_rank" not in plain
+        assert plain["policy"].startswith("check_passed > non_empty_diff")
+
+
 class TestScoreParts:
     def test_parts_say_why(self) -> None:
         o = outcome(2, check=True, files=3, cost=0.1234567, duration=4.5)
@@ -137,6 +161,8 @@ class TestScoreParts:
 
 _costs = st.sampled_from([0.0, 0.01, 0.0100001, 0.02, 1.5])
 _durations = st.one_of(st.none(), st.sampled_from([0.5, 1.0, 2.0, 30.0]))
+# The judge's ranks, with ties and gaps (a judge may rank badly) and unranked variations.
+_judge_ranks = st.one_of(st.none(), st.integers(1, 4))
 
 
 @st.composite
@@ -151,6 +177,7 @@ def fields(draw: st.DrawFn) -> list[Outcome]:
             draw(st.sampled_from([0, 1, 4])),
             draw(_costs),
             draw(_durations),
+            judge_rank=draw(_judge_ranks),
         )
         for vid in vids
     ]

@@ -1,4 +1,5 @@
-"""The score policy: check passed, then a non-empty diff, then lower cost, then less time.
+"""The score policy: check passed, then the judge's rank (when a judge ranked the run), then
+a non-empty diff, then lower cost, then less time.
 
 Ties are broken by variation id, so the order is total and the winner never depends on the
 order variations are listed in. A score is points (2 for a passed check, 1 for a non-empty
@@ -13,6 +14,9 @@ from typing import Any
 
 SCORED_STATUSES = frozenset({"succeeded", "failed", "timed_out"})
 POLICY = "check_passed > non_empty_diff > lower_cost > shorter_time > variation_id"
+JUDGED_POLICY = (
+    "check_passed > judge_rank > non_empty_diff > lower_cost > shorter_time > variation_id"
+)
 
 
 @dataclass(frozen=True)
@@ -26,19 +30,26 @@ class Outcome:
     cost_usd: float | None  # None: unknown (no gateway metered it)
     duration_seconds: float | None
     has_result: bool = True  # False: it failed before its agent reported (e.g. no clone)
+    judge_rank: int | None = None  # 1 = the judge's best; None: no judge ranked it
 
 
 def _unknown_last(value: float | None) -> tuple[bool, float]:
     return (value is None, 0.0 if value is None else value)
 
 
-def sort_key(o: Outcome) -> tuple[bool, bool, tuple[bool, float], tuple[bool, float], int]:
+SortKey = tuple[bool, tuple[bool, float], bool, tuple[bool, float], tuple[bool, float], int]
+
+
+def sort_key(o: Outcome) -> SortKey:
     """The policy as a sort key: smaller is better; unknown cost or time sorts last.
 
-    A check that did not run ranks like a failed one: only a passed check counts.
+    A check that did not run ranks like a failed one: only a passed check counts. The
+    judge's rank comes right after the check (a judge cannot lift a failed check above a
+    passed one); a variation the judge did not rank sorts after those it did.
     """
     return (
         not o.check_passed,
+        _unknown_last(None if o.judge_rank is None else float(o.judge_rank)),
         o.diff_files <= 0,
         _unknown_last(None if o.cost_usd is None else round(o.cost_usd, 6)),
         _unknown_last(o.duration_seconds),
@@ -72,9 +83,11 @@ def score_value(o: Outcome) -> float:
 
 
 def score_parts(o: Outcome, position: int, total: int) -> dict[str, Any]:
-    """Why a variation scored what it did."""
+    """Why a variation scored what it did (`judge_rank` only when a judge ranked it)."""
+    judged = {} if o.judge_rank is None else {"judge_rank": o.judge_rank}
     return {
         "check_passed": o.check_passed,
+        **judged,
         "has_diff": o.diff_files > 0,
         "cost_usd": None if o.cost_usd is None else round(o.cost_usd, 6),
         "duration_seconds": o.duration_seconds,
@@ -82,7 +95,7 @@ def score_parts(o: Outcome, position: int, total: int) -> dict[str, Any]:
         "rank": position,
         "of": total,
         "qualifies": qualifies(o),
-        "policy": POLICY,
+        "policy": POLICY if o.judge_rank is None else JUDGED_POLICY,
     }
 
 
