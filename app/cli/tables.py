@@ -132,7 +132,7 @@ def _unranked(run: RunRead) -> list[VariationRead]:
 
 
 def outcome_notes(run: RunRead) -> list[Text]:
-    """What the table cannot say: why variations were not ranked, and a missing check."""
+    """What the table cannot say: unranked causes, a missing check, an early stop."""
     notes: list[Text] = []
     unranked = _unranked(run)
     causes = {first_line(v.error) for v in unranked}
@@ -151,6 +151,11 @@ def outcome_notes(run: RunRead) -> list[Text]:
                 style="yellow",
             )
         )
+    stop = run.early_stop
+    if stop.stopped_variation_ids and stop.reason:
+        ids = ", ".join(str(v) for v in stop.stopped_variation_ids)
+        saved = "" if stop.saved_usd is None else f"; saved about ${stop.saved_usd:.4f}"
+        notes.append(Text(f"{stop.reason}: cancelled {ids}{saved}", style="cyan"))
     return notes
 
 

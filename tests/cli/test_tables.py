@@ -105,3 +105,21 @@ def test_suggested_pick_and_unranked_causes() -> None:
     assert f"variation 1 not ranked: {cause}" in notes
     assert any("ranking is by diff, cost and time only" in n for n in notes)
     assert "suggested: variation 0" in str(winner_line(run))
+
+
+def test_early_stop_note_names_the_stopped_and_the_saving() -> None:
+    run = _run(
+        [
+            _variation(0, score_parts={"rank": 1, "of": 1, "qualifies": True}),
+            _variation(1, status="cancelled", score=None, score_parts={}, check=None),
+        ],
+        early_stop={
+            "passing": 1,
+            "stopped_variation_ids": [1],
+            "reason": "stopped early: variation 0 passed",
+            "saved_usd": 0.0312,
+        },
+    )
+    notes = [str(n) for n in outcome_notes(run)]
+    assert "stopped early: variation 0 passed: cancelled 1; saved about $0.0312" in notes
+    assert not any("stopped early" in n for n in outcome_notes(_run([_variation(0)])))
