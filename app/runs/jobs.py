@@ -4,10 +4,68 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.events.log import EventLog
 from app.models import Run, Variation
-from app.runners.base import AgentSpec, Capabilities, GatewayRoute, VariationJob
-from app.runs.ports import ModelAccess
+from app.runners.base import (
+    AgentSpec,
+    Capabilities,
+    GatewayRoute,
+    LineDelivery,
+    TreeLocation,
+    VariationJob,
+)
+from app.runs import repository as repo
+from app.runs.ports import Gatekeeper, ModelAccess, Workspaces
+from app.runs.relay import new_relay_token, relay_path
 from app.runs.setup_phase import SetupResult
+
+
+async def prepare_job(
+    run: Run,
+    variation: Variation,
+    ready: SetupResult,
+    *,
+    egress: Path | None,
+    capabilities: Capabilities,
+    workspaces: Workspaces,
+    gateway: Gatekeeper | None,
+    events: EventLog,
+    server_url: str,
+) -> VariationJob:
+    """A working tree, a gateway identity and (for relaying backends) a relay token."""
+    vid = variation.variation_id
+    if ready.tree is not None:
+        workspace = await workspaces.copy_tree(ready.tree, run_id=run.id, variation_id=vid)
+    else:
+        workspace = await workspaces.add_worktree(
+            run_id=run.id, variation_id=vid, base_sha=ready.base
+        )
+    model = variation.spec.get("model")
+    access = (
+        None
+        if gateway is None
+        else gateway.access_for(run.id, vid, model=model if isinstance(model, str) else None)
+    )
+    relay_url = relay_token = None
+    if capabilities.lines is LineDelivery.RELAY:
+        relay_token, digest = new_relay_token()
+        await events.write(statements=[repo.set_variation(run.id, vid, relay_token_sha256=digest)])
+        relay_url = server_url + relay_path(run.id, vid)
+    # Only a backend that clones where the agent runs (a container) needs the git token.
+    git_token = None
+    if capabilities.tree is TreeLocation.REMOTE:
+        git_token = await workspaces.git_token(run.repo_url)
+    return variation_job(
+        run,
+        variation,
+        workspace=workspace,
+        ready=ready,
+        access=access,
+        capabilities=capabilities,
+        relay=(relay_url, relay_token),
+        git_token=git_token,
+        egress=egress,
+    )
 
 
 def variation_job(

@@ -22,15 +22,13 @@ from app.models import Run, Variation, utcnow
 from app.runners.base import (
     Availability,
     Capabilities,
-    LineDelivery,
     Runner,
     TreeLocation,
 )
 from app.runs import early_stop, finalize
 from app.runs import repository as repo
-from app.runs.jobs import variation_job
+from app.runs.jobs import prepare_job
 from app.runs.ports import Gatekeeper, Workspaces
-from app.runs.relay import new_relay_token, relay_path
 from app.runs.setup_phase import SetupPhase, SetupPlan, SetupResult
 from app.runs.variation import mark_running, run_variation
 from app.status import RunStatus, VariationStatus
@@ -272,45 +270,17 @@ class Supervisor:
         self, run: Run, variation: Variation, ready: SetupResult, egress: Path | None
     ) -> bool:
         vid = variation.variation_id
-        base_sha = ready.base
-        if ready.tree is not None:
-            workspace = await self._workspaces.copy_tree(
-                ready.tree, run_id=run.id, variation_id=vid
-            )
-        else:
-            workspace = await self._workspaces.add_worktree(
-                run_id=run.id, variation_id=vid, base_sha=base_sha
-            )
-        model = variation.spec.get("model")
-        access = (
-            None
-            if self._gateway is None
-            else self._gateway.access_for(
-                run.id, vid, model=model if isinstance(model, str) else None
-            )
-        )
-        relay_url = relay_token = None
         can = self._runner.capabilities
-        if can.lines is LineDelivery.RELAY:
-            relay_token, digest = new_relay_token()
-            await self._events.write(
-                statements=[repo.set_variation(run.id, vid, relay_token_sha256=digest)]
-            )
-            relay_url = self._settings.server_url + relay_path(run.id, vid)
-        # Only a backend that clones where the agent runs (a container) needs the git token.
-        git_token = None
-        if can.tree is TreeLocation.REMOTE:
-            git_token = await self._workspaces.git_token(run.repo_url)
-        job = variation_job(
+        job = await prepare_job(
             run,
             variation,
-            workspace=workspace,
-            ready=ready,
-            access=access,
-            capabilities=can,
-            relay=(relay_url, relay_token),
-            git_token=git_token,
+            ready,
             egress=egress,
+            capabilities=can,
+            workspaces=self._workspaces,
+            gateway=self._gateway,
+            events=self._events,
+            server_url=self._settings.server_url,
         )
         if not await mark_running(self._events, job):
             return False
