@@ -48,7 +48,7 @@ async def test_hostile_command_agent_reaches_only_its_own_model(
             upstream_url=upstream_url,
         )
         server.env["ANTHROPIC_API_KEY"] = canary
-        server.start()
+        server.start(timeout=120)  # a local-backend server starts slowly on a busy machine
         try:
             cli = await asyncio.to_thread(
                 aideator,
