@@ -6,7 +6,6 @@ this module only turns the API view of a run into the facts that package reads.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 from aideator_scoring.report import (
@@ -15,6 +14,7 @@ from aideator_scoring.report import (
     RunFacts,
     VariationFacts,
     WinnerFacts,
+    generator,
     patch_name,
     transcript_name,
     variation_label,
@@ -34,14 +34,6 @@ __all__ = [
     "variation_label",
     "variation_passed",
 ]
-
-
-def _generator() -> dict[str, str]:
-    try:
-        version = metadata.version("aideator")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return {"name": "aideator", "version": version}
 
 
 def variation_facts(v: VariationRead, *, has_transcript: bool = False) -> VariationFacts:
@@ -106,4 +98,6 @@ def build_report(run: RunRead, *, with_transcripts: bool = False) -> dict[str, A
             run.winning_variation_id, run.winner_selected_by or "user", run.winner_reason
         )
     variations = [variation_facts(v, has_transcript=with_transcripts) for v in run.variations]
-    return build_from_facts(run_facts(run), variations, winner=winner, generator=_generator())
+    return build_from_facts(
+        run_facts(run), variations, winner=winner, generator=generator("aideator")
+    )

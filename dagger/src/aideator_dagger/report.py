@@ -4,7 +4,6 @@ fed with what the module knows about each variation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from aideator_scoring.markdown import render_markdown
@@ -14,6 +13,7 @@ from aideator_scoring.report import (
     RunFacts,
     VariationFacts,
     WinnerFacts,
+    generator,
     patch_name,
     transcript_name,
 )
@@ -89,14 +89,6 @@ def facts_of(outcome: VariationOutcome) -> VariationFacts:
     )
 
 
-def _generator() -> dict[str, str]:
-    try:
-        version = metadata.version("aideator-dagger")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    return {"name": "aideator-dagger", "version": version}
-
-
 def build_report(
     outcomes: list[VariationOutcome],
     *,
@@ -121,4 +113,4 @@ def build_report(
         status=status,
         details={"backend": "dagger", "winner_policy": "best_score"},
     )
-    return build_from_facts(run, variations, winner=winner, generator=_generator())
+    return build_from_facts(run, variations, winner=winner, generator=generator("aideator-dagger"))

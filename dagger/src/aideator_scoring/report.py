@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Literal
 
 from aideator_scoring.policy import Outcome, rank, score_parts, score_value
@@ -84,6 +85,15 @@ class WinnerFacts:
     variation_id: int
     selected_by: str  # "policy" or "user"
     reason: str | None
+
+
+def generator(distribution: str) -> dict[str, str]:
+    """The report's `generator`: the producing distribution and its installed version."""
+    try:
+        version = metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"name": distribution, "version": version}
 
 
 def patch_name(variation_id: int) -> str:
