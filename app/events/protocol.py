@@ -57,7 +57,7 @@ def parse_line(raw: str | bytes) -> AgentLine | None:
         return _as_log(raw)
     kind = obj.get("type")
     seq = obj.get("seq")
-    if kind not in LINE_TYPES or obj.get("v") != PROTOCOL_VERSION:
+    if not isinstance(kind, str) or kind not in LINE_TYPES or obj.get("v") != PROTOCOL_VERSION:
         return _as_log(raw)
     if not (isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**62):
         return _as_log(raw)
