@@ -157,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Run one coding task as N isolated agent variations; keep the best.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by app/api/web.py from the package's own Swagger UI
         redoc_url=None,
         lifespan=lifespan,
     )

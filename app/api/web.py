@@ -11,6 +11,7 @@ from starlette.datastructures import Headers
 from starlette.responses import FileResponse
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
+from swagger_ui_bundle import swagger_ui_path
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -29,6 +30,11 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+
+# Swagger UI sets style attributes on its elements; its own scripts are still 'self' only.
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +67,16 @@ async def index(request: Request) -> Response:
     return await static_files.get_response("index.html", request.scope)
 
 
+@router.get("/docs")
+async def api_docs(request: Request) -> Response:
+    """Interactive API docs: Swagger UI shipped in the package, so they work offline."""
+    response = await static_files.get_response("docs/index.html", request.scope)
+    response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return response
+
+
 def install_web(app: FastAPI) -> None:
-    """Serve the page at `/` and its files under `/static`."""
+    """Serve the page at `/`, its files under `/static`, and Swagger UI at `/docs`."""
     app.include_router(router)
     app.mount("/static", static_files, name="static")
+    app.mount("/docs/assets", PageFiles(directory=swagger_ui_path), name="docs-assets")

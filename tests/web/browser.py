@@ -71,14 +71,25 @@ def replay(base_url: str, run_id: str, timeout: float = 60.0) -> list[dict[str, 
 
 
 def shown_line_ids(events: list[dict[str, Any]], variation_id: int) -> list[int]:
-    """Ids of the agent lines a column shows (every agent_output but `usage`)."""
+    """Ids of the agent lines a column shows (every agent_output but `usage` and the
+    unrecognized-model warning about a scripted model)."""
     return [
         e["id"]
         for e in events
         if e["event"] == "agent_output"
         and e["data"]["variation_id"] == variation_id
         and e["data"]["type"] != "usage"
+        and not _scripted_model_warning(e["data"])
     ]
+
+
+def _scripted_model_warning(data: dict[str, Any]) -> bool:
+    text = str(data.get("text") or "")
+    return (
+        data["type"] == "log"
+        and text.startswith("[claude-code:unrecognized_model]")
+        and '"scripted/' in text
+    )
 
 
 def wait_run(base_url: str, run_id: str, timeout: float = 120.0) -> dict[str, Any]:

@@ -18,10 +18,9 @@ pytestmark = pytest.mark.e2e
 VARIATIONS = 5
 LINES = 2000
 DOM_CAP = 500  # app/static/js/variation_column.js
-# `seq 0 1999`, paced a little so the page is still receiving lines when the test clicks.
-COMMAND = (
-    f"seq 0 {LINES - 1} | while read i; do echo $i; [ $((i % 100)) -eq 99 ] && sleep 0.2; done"
-)
+# `seq 0 1999`, paced (20 s in all) so the page is still receiving lines when the test
+# scrolls and clicks, even on a busy machine.
+COMMAND = f"seq 0 {LINES - 1} | while read i; do echo $i; [ $((i % 100)) -eq 99 ] && sleep 1; done"
 LONGEST_TASK = """
 window.__longestTask = 0;
 new PerformanceObserver((list) => {
@@ -49,11 +48,6 @@ def test_many_lines_stay_responsive(page: Any, web_server: ServerProcess, web_re
         " && document.querySelectorAll('.vcol').length == n",
         arg=VARIATIONS,
     )
-    tab = ".compare .tab[data-variation='3']"
-    page.click(tab)
-    page.wait_for_selector(f"{tab}[aria-selected='true']", timeout=5_000)
-    at_click = page.eval_on_selector_all(".vcol", "els => els.map(e => +e.dataset.lines)")
-    assert page.evaluate("1 + 1") == 2
 
     # Scrolling up stops the auto-scroll while lines keep coming; "Latest" resumes it.
     first = ".vcol[data-variation='0']"
@@ -67,6 +61,15 @@ def test_many_lines_stay_responsive(page: Any, web_server: ServerProcess, web_re
         arg=seen,
     )
     assert page.eval_on_selector(log, BELOW_VIEW) > 200, "the column scrolled by itself"
+
+    # Clicks are handled while lines still arrive (Compare takes the columns' place).
+    tab = ".compare .tab[data-variation='3']"
+    page.click(".view-switch [data-view=compare]")
+    page.click(tab)
+    page.wait_for_selector(f"{tab}[aria-selected='true']", timeout=5_000)
+    at_click = page.eval_on_selector_all(".vcol", "els => els.map(e => +e.dataset.lines)")
+    assert page.evaluate("1 + 1") == 2
+    page.click(".view-switch [data-view=columns]")
     page.click(f"{first} .jump")
 
     page.wait_for_selector(".run-head .badge[data-status='succeeded']", timeout=120_000)

@@ -106,3 +106,55 @@ def test_server_error_locations_become_form_fields(page: Any, web_server: Server
         "variations.2",
         "agent_config.env",
     ]
+
+
+def test_agent_markdown_is_built_from_text_nodes(page: Any, web_server: ServerProcess) -> None:
+    source = (
+        "# Plan\n"
+        "Use `a<b>` and **bold** and *it* [site](javascript:alert(1)).\n"
+        "- one <img src=x onerror=alert(1)>\n"
+        "- two\n\n"
+        "```\n<script>window.__pwned = 1</script>\n```\n"
+        "<b>raw</b>"
+    )
+    shape = run_module(
+        page,
+        web_server,
+        "markdown.js",
+        "const root = document.createElement('div'); root.append(m.renderMarkdown(arg));"
+        " return {tags: [...root.querySelectorAll('*')].map(e => e.tagName.toLowerCase()),"
+        " attrs: [...root.querySelectorAll('*')].flatMap(e => e.getAttributeNames()),"
+        " code: [...root.querySelectorAll('code')].map(e => e.textContent),"
+        " text: root.textContent, pwned: window.__pwned ?? null};",
+        source,
+    )
+    allowed = {"p", "code", "strong", "em", "span", "ul", "li", "pre"}
+    assert set(shape["tags"]) <= allowed, shape["tags"]
+    assert set(shape["attrs"]) <= {"class", "title"}, shape["attrs"]
+    assert shape["code"] == ["a<b>", "<script>window.__pwned = 1</script>"]
+    assert "<img src=x onerror=alert(1)>" in shape["text"] and "<b>raw</b>" in shape["text"]
+    assert shape["tags"].count("li") == 2 and "strong" in shape["tags"] and "em" in shape["tags"]
+    assert shape["pwned"] is None
+
+
+def test_outcome_headlines(page: Any, web_server: ServerProcess) -> None:
+    passed = {"status": "succeeded", "exit_code": 0, "check": {"passed": True, "exit_code": 0}}
+    cases = [
+        passed,
+        {"status": "succeeded", "exit_code": 0, "check": {"passed": False, "exit_code": 1}},
+        {"status": "succeeded", "exit_code": 0, "check": None, "diff_stats": {"files": 2}},
+        {"status": "succeeded", "exit_code": 0, "check": None, "diff_stats": {"files": 0}},
+        {"status": "failed", "score": None, "diff_stats": None, "error": "clone failed: x\ny"},
+        {"status": "running"},
+    ]
+    got = run_module(page, web_server, "outcome.js", "return arg.map(v => m.outcomeOf(v));", cases)
+    assert [(o["kind"], o["label"]) for o in got] == [
+        ("passed", "Check passed"),
+        ("failed", "Check failed"),
+        ("unchecked", "Not checked"),
+        ("no-change", "No change"),
+        ("error", "Error"),
+        ("working", "Running"),
+    ]
+    assert got[4]["detail"] == "clone failed: x"
+    assert got[0]["detail"] == "agent exited 0"

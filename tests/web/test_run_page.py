@@ -78,6 +78,8 @@ def test_form_run_reload_diff_and_winner(
     watcher.wait_for_selector(".run-head .conn[data-state='ended']")
 
     page.click(".vcol[data-variation='0'] [data-action=diff]")
+    page.wait_for_selector(".compare .pair-file")  # beside the next best one by default
+    page.select_option(".compare select.against", "")  # this variation's diff alone
     diff_file = page.wait_for_selector(".compare .diff-file[data-path='numstats/summary.py']")
     added = diff_file.query_selector_all("tr.d-add td.code")
     removed = diff_file.query_selector_all("tr.d-del td.code")
@@ -99,7 +101,8 @@ def test_form_run_reload_diff_and_winner(
     page.fill(".pick-block textarea", REASON)
     page.click(".pick-block button")
     for p in (page, watcher):
-        p.wait_for_selector(".vcol[data-variation='0'].is-winner")
+        # (the columns are hidden while Compare is shown on `page`)
+        p.wait_for_selector(".vcol[data-variation='0'].is-winner", state="attached")
         p.wait_for_selector(".run-head .winner-line[data-variation='0']")
         assert REASON in p.locator(".run-head .winner-line").inner_text()
     assert watcher.locator(".vcol.is-winner").count() == 1

@@ -2,6 +2,7 @@
 // Everything from the agent goes in via textContent: it is hostile input.
 
 import { h } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 
 const MAX_SUMMARY_CHARS = 160;
 
@@ -61,7 +62,7 @@ export function renderLine(line) {
     case "usage":
       return null;
     case "assistant_text":
-      el = h("div", { class: "line l-text", text: line.text ?? "" });
+      el = h("div", { class: "line l-text md" }, renderMarkdown(line.text ?? ""));
       break;
     case "tool_use":
       el = toolUse(line);
@@ -87,9 +88,17 @@ export function renderLine(line) {
   return el;
 }
 
+const UNRECOGNIZED_MODEL = "[claude-code:unrecognized_model]";
+
+/** Claude Code's warning that it does not know a `scripted/...` model: expected, not news. */
+export function isNoise(line) {
+  const text = String(line.text ?? "");
+  return line.type === "log" && text.startsWith(UNRECOGNIZED_MODEL) && text.includes('"scripted/');
+}
+
 /** True when the line gets an element in the column. */
 export function isShown(line) {
-  return line.type !== "usage";
+  return line.type !== "usage" && !isNoise(line);
 }
 
 /** A line of the downloadable log: `seq type text`, continuation lines indented. */

@@ -20,7 +20,7 @@ function statBar(additions, deletions) {
   );
 }
 
-function fileBlock(file, anchor, budget) {
+export function fileBlock(file, anchor, budget) {
   const rows = [];
   for (const line of file.lines) {
     if (budget.left <= 0) break;
@@ -49,7 +49,7 @@ function fileBlock(file, anchor, budget) {
     ),
     file.binary
       ? h("p", { class: "muted diff-note", text: "Binary file (not shown)." })
-      : h("div", { class: "diff-scroll" }, h("table", { class: "diff-table" }, h("tbody", {}, ...rows))),
+      : h("div", { class: "diff-scroll", tabindex: "0", "aria-label": `Changes to ${name}` }, h("table", { class: "diff-table" }, h("tbody", {}, ...rows))),
   );
 }
 

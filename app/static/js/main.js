@@ -24,7 +24,8 @@ function route() {
   if (run) {
     current = new RunView(view, run[1], { onScripted: showScriptedBanner });
   } else {
-    current = new HomeView(view, { ready: readyInfo, focusForm: hash === "#/new" });
+    const from = /^#\/new\?from=([A-Za-z0-9-]{1,64})$/.exec(hash);
+    current = new HomeView(view, { ready: readyInfo, focusForm: hash === "#/new", fromRun: from ? from[1] : null });
   }
   document.documentElement.dataset.route = run ? "run" : "home";
   window.scrollTo(0, 0);

@@ -6,6 +6,7 @@ import { h, replace } from "./dom.js";
 
 const SCRIPTED_MODELS = ["scripted/fix-correct", "scripted/fix-bad", "scripted/no-change", "scripted/fix-alt"];
 const CLAUDE_MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"];
+const COMMON_CHECKS = ["python3 -m pytest -q", "python3 -m unittest -q", "npm test", "go test ./...", "cargo test"];
 const MAX_ROWS = 50; // the server's own limit (5 by default) is the one that counts
 
 let formCount = 0;
@@ -30,7 +31,7 @@ export class RunForm {
     this.models = h("datalist", { id: `models-${++formCount}` });
     this.rowsEl = h("div", { class: "var-rows" });
     this.rows = [];
-    this.count = h("input", { type: "number", min: "1", max: String(MAX_ROWS), step: "1", value: "3", class: "count", inputmode: "numeric" });
+    this.count = h("input", { type: "number", min: "1", max: String(MAX_ROWS), step: "1", value: "3", class: "count", inputmode: "numeric", id: `count-${formCount}`, "aria-label": "Number of variations" });
     this.count.addEventListener("input", () => this.syncRows());
     this.formError = h("div", { class: "form-error", role: "alert", hidden: true });
     this.submit = h("button", { type: "submit", class: "button primary", text: "Start run" });
@@ -38,7 +39,7 @@ export class RunForm {
       repo_url: h("input", { type: "text", placeholder: "https://github.com/owner/repo", autocomplete: "url", spellcheck: "false", required: true }),
       ref: h("input", { type: "text", placeholder: "default branch", spellcheck: "false" }),
       prompt: h("textarea", { rows: "4", placeholder: "Fix the failing test in tests/test_summary.py", required: true }),
-      check_command: h("input", { type: "text", class: "mono", placeholder: "python3 -m unittest -q", spellcheck: "false" }),
+      check_command: h("input", { type: "text", class: "mono", placeholder: "none", spellcheck: "false" }),
       budget_usd: h("input", { type: "number", min: "0", step: "0.01", placeholder: "no limit", inputmode: "decimal" }),
       winner_policy: h(
         "select",
@@ -62,6 +63,7 @@ export class RunForm {
       ),
       field("prompt", "Prompt", this.inputs.prompt, "The task every variation gets."),
       field("check_command", "Check command", this.inputs.check_command, "Runs on each variation's tree afterwards; exit 0 = pass."),
+      this.checkHelp(),
       h(
         "fieldset",
         { class: "variations" },
@@ -82,10 +84,53 @@ export class RunForm {
     );
     this.setReady(ready);
     this.syncRows();
+    this.syncCheckHelp();
   }
 
   focus() {
     this.inputs.repo_url.focus();
+  }
+
+  /** Without a check the ranking is by diff, cost and time only: say so, offer the usual ones. */
+  checkHelp() {
+    const use = (command) => h("button", { type: "button", class: "chip chip-button mono", text: command, onclick: () => { this.inputs.check_command.value = command; this.syncCheckHelp(); } });
+    this.noCheckNote = h(
+      "div",
+      { class: "notice warn no-check", role: "note" },
+      h("p", { text: "No check: nothing will test the variations, so the ranking is by diff, cost and time only." }),
+      h("p", { class: "check-choices" }, h("span", { text: "Common: " }), ...COMMON_CHECKS.map(use)),
+    );
+    this.inputs.check_command.addEventListener("input", () => this.syncCheckHelp());
+    return this.noCheckNote;
+  }
+
+  syncCheckHelp() {
+    this.noCheckNote.hidden = Boolean(this.inputs.check_command.value.trim());
+  }
+
+  /** Fill the form from an earlier run ("Run again"). */
+  prefill(run) {
+    const set = (name, value) => {
+      this.inputs[name].value = value === null || value === undefined ? "" : String(value);
+    };
+    set("repo_url", run.repo_url);
+    set("ref", run.ref);
+    set("prompt", run.prompt);
+    set("check_command", run.check_command);
+    set("budget_usd", run.budget_usd);
+    set("winner_policy", run.winner_policy || "manual");
+    const specs = (run.variations || []).map((v) => v.spec || {});
+    this.count.value = String(Math.max(1, specs.length));
+    this.syncRows();
+    specs.forEach((spec, i) => {
+      this.rows[i].model.value = spec.model || "";
+      this.rows[i].append.value = spec.system_prompt_append || "";
+    });
+    this.syncCheckHelp();
+    const commands = specs.filter((spec) => spec.agent === "command").length;
+    this.formError.textContent = commands ? `${commands} variation(s) of that run were commands, which this form cannot start; they are Claude Code rows here.` : "";
+    this.formError.hidden = !commands;
+    this.inputs.prompt.focus();
   }
 
   /** Model suggestions depend on whether the server uses the scripted model. */

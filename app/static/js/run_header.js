@@ -3,6 +3,7 @@
 import { cancelRun } from "./api.js";
 import { badge, h, setBadge, setText } from "./dom.js";
 import { TERMINAL_RUN, ago, duration, elapsed, money, when } from "./format.js";
+import { firstLine } from "./outcome.js";
 
 const CONNECTION_LABEL = {
   connecting: "connecting…",
@@ -18,6 +19,16 @@ export class RunHeader {
     this.badge = badge(run.status);
     this.connection = h("span", { class: "conn", dataset: { state: "connecting" }, text: CONNECTION_LABEL.connecting });
     this.cancel = h("button", { type: "button", class: "button danger small", text: "Cancel run", onclick: () => this.doCancel() });
+    this.again = h("a", { class: "button small", href: `#/new?from=${encodeURIComponent(run.id)}`, text: "Run again", title: "A new run with the same settings (you can change them first)" });
+    this.noCheck = run.check_command
+      ? null
+      : h(
+          "p",
+          { class: "notice warn no-check", role: "note" },
+          h("strong", { text: "No check command: " }),
+          "nothing tested these variations, so the ranking is by diff, cost and time only. ",
+          h("a", { href: `#/new?from=${encodeURIComponent(run.id)}`, text: "Run again with a check" }),
+        );
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
     this.elapsed = h("span", { class: "meta-value" });
     this.started = h("span", { class: "meta-value", title: when(run.created_at) });
@@ -37,6 +48,7 @@ export class RunHeader {
         h("h1", { class: "mono", text: `Run ${run.id.slice(0, 8)}`, title: run.id }),
         this.connection,
         h("span", { class: "spacer" }),
+        this.again,
         this.cancel,
       ),
       this.prompt,
@@ -53,6 +65,7 @@ export class RunHeader {
         meta("Cost", this.cost),
       ),
       this.winner,
+      this.noCheck,
       this.error,
     );
     this.update(run);
@@ -78,7 +91,8 @@ export class RunHeader {
       this.winner.dataset.variation = String(vid);
     }
     if (run.error && TERMINAL_RUN.has(run.status) && run.status !== "succeeded") {
-      this.error.textContent = run.error;
+      this.error.textContent = firstLine(run.error);
+      this.error.title = run.error;
       this.error.hidden = false;
     }
   }
@@ -95,6 +109,9 @@ export class RunHeader {
   }
 
   async doCancel() {
+    const running = this.run.variations.filter((v) => v.status === "running" || v.status === "queued").length;
+    const ask = `Cancel run ${this.run.id.slice(0, 8)}? ${running ? `${running} variation(s) still working will be stopped; ` : ""}what they did so far is kept, but they will not finish.`;
+    if (!window.confirm(ask)) return;
     this.cancel.disabled = true;
     this.error.hidden = true;
     try {

@@ -7,6 +7,7 @@ import { ComparePanel } from "./compare_panel.js";
 import { h, replace } from "./dom.js";
 import { TERMINAL_RUN, TERMINAL_VARIATION } from "./format.js";
 import { PushPanel } from "./push_panel.js";
+import { suggestedId } from "./outcome.js";
 import { RunHeader } from "./run_header.js";
 import { RunStream } from "./run_stream.js";
 import { VariationColumn } from "./variation_column.js";
@@ -52,15 +53,24 @@ export class RunView {
     if (run.scripted_model) this.onScripted(true);
     this.header = new RunHeader(run, { onCancelled: (r) => this.applyRun(r) });
     this.compare = new ComparePanel({ runId: run.id, onPicked: (r) => this.applyRun(r) });
-    const grid = h("div", { class: "columns" });
+    const grid = h("div", { class: "columns", id: `columns-${run.id}` });
+    this.grid = grid;
     grid.style.setProperty("--n", String(Math.max(1, run.variations.length)));
     for (const v of run.variations) {
-      const column = new VariationColumn(v, { runId: run.id, onViewDiff: (n) => this.compare.select(n, { scroll: true }) });
+      const column = new VariationColumn(v, { runId: run.id, onViewDiff: (n) => this.showCompare(n) });
       this.columns.set(v.variation_id, column);
       grid.append(column.el);
     }
+    this.switchButtons = {
+      columns: h("button", { type: "button", role: "tab", class: "tab on", "aria-selected": "true", "aria-controls": grid.id, dataset: { view: "columns" }, text: "Live columns", onclick: () => this.setMode("columns") }),
+      compare: h("button", { type: "button", role: "tab", class: "tab", "aria-selected": "false", "aria-controls": this.compare.el.id, dataset: { view: "compare" }, text: "Compare", onclick: () => this.setMode("compare") }),
+    };
+    const switcher = h("div", { class: "view-switch tabs", role: "tablist", "aria-label": "Run view" }, this.switchButtons.columns, this.switchButtons.compare);
     this.push = new PushPanel({ runId: run.id });
-    replace(this.el, this.header.el, grid, this.compare.el, this.push.el);
+    replace(this.el, this.header.el, switcher, grid, this.compare.el, this.push.el);
+    this.setMode("columns");
+    this.onKey = (e) => this.keydown(e);
+    document.addEventListener("keydown", this.onKey);
     this.renderWinner();
     this.compare.setRun(run);
     this.stream = new RunStream(run.id, { onEvent: (name, data, id) => this.onEvent(name, data, id), onState: (s) => this.header.setConnection(s) });
@@ -106,8 +116,7 @@ export class RunView {
       case "run_status":
         merge(this.run, { status: data.status, ...(data.base_sha ? { base_sha: data.base_sha } : {}), ...(data.error ? { error: data.error } : {}) }, TERMINAL_RUN);
         for (const s of data.scores || []) this.patchVariation(s.variation_id, { score: s.score, score_parts: s.score_parts });
-        this.header.update(this.run);
-        this.compare.setRun(this.run);
+        this.renderWinner();
         this.scheduleRefresh();
         break;
       case "winner":
@@ -161,7 +170,45 @@ export class RunView {
     this.renderWinner();
   }
 
+  /** Live columns, or Compare in their place (right under the header, above the fold). */
+  setMode(mode) {
+    this.mode = mode;
+    this.grid.hidden = mode !== "columns";
+    this.compare.el.hidden = mode !== "compare";
+    for (const [name, button] of Object.entries(this.switchButtons)) {
+      button.classList.toggle("on", name === mode);
+      button.setAttribute("aria-selected", name === mode ? "true" : "false");
+    }
+    this.el.dataset.mode = mode;
+  }
+
+  showCompare(n) {
+    this.compare.select(n);
+    this.setMode("compare");
+    this.compare.el.focus({ preventScroll: true });
+  }
+
+  /** Compare keys: j / k next / previous variation, a against, w pick, Escape back. */
+  keydown(e) {
+    if (this.mode !== "compare" || e.ctrlKey || e.metaKey || e.altKey) return;
+    const target = e.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    const actions = {
+      j: () => this.compare.step(1),
+      k: () => this.compare.step(-1),
+      a: () => this.compare.cycleAgainst(),
+      w: () => this.compare.pickButton.disabled || this.compare.pick(),
+      Escape: () => this.setMode("columns"),
+    };
+    const action = actions[e.key];
+    if (!action) return;
+    e.preventDefault();
+    action();
+  }
+
   renderWinner() {
+    const suggested = suggestedId(this.run);
+    for (const [vid, column] of this.columns) column.setSuggested(suggested === vid);
     for (const [vid, column] of this.columns) column.setWinner(this.run.winning_variation_id === vid);
     this.header.update(this.run);
     this.compare.setRun(this.run);
@@ -192,6 +239,7 @@ export class RunView {
 
   destroy() {
     this.destroyed = true;
+    if (this.onKey) document.removeEventListener("keydown", this.onKey);
     if (this.stream) this.stream.stop();
     for (const t of this.timers) clearInterval(t);
     clearTimeout(this.refreshTimer);

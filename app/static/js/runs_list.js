@@ -8,6 +8,15 @@ const PAGE = 20;
 const REFRESH_MS = 4000;
 const STATUSES = ["", "queued", "running", "succeeded", "failed", "cancelled", "interrupted"];
 
+/** "1/3 passed" when the run has a check; else the count and "no check". */
+function passedLabel(run) {
+  const n = run.variation_count;
+  if (!run.check_command) return h("span", { class: "muted", text: `${n} · no check`, title: "No check command: ranked by diff, cost and time only" });
+  if (!TERMINAL_RUN.has(run.status) && !run.passed_count) return h("span", { class: "muted", text: `${n} · checking…` });
+  const k = run.passed_count ?? 0;
+  return h("span", { class: `passed ${k ? "pass-text" : "fail-text"}`, text: `${k}/${n} passed` });
+}
+
 export class RunsList {
   constructor() {
     this.cursor = null;
@@ -37,7 +46,7 @@ export class RunsList {
         h(
           "thead",
           {},
-          h("tr", {}, ...["Status", "Task", "Variations", "Winner", "Cost", "Created"].map((t) => h("th", { scope: "col", text: t }))),
+          h("tr", {}, ...["Status", "Task", "Outcome", "Winner", "Cost", "Created"].map((t) => h("th", { scope: "col", text: t }))),
         ),
         this.body,
       ),
@@ -89,7 +98,7 @@ export class RunsList {
         h("a", { href: link, class: "prompt", text: excerpt(run.prompt, 110) || "(no prompt)" }),
         h("div", { class: "repo mono", text: `${repoLabel(run.repo_url)}${run.ref ? ` @ ${run.ref}` : ""}`, title: run.repo_url }),
       ),
-      h("td", { class: "num", "data-label": "Variations", text: String(run.variation_count) }),
+      h("td", { class: "outcome-cell", "data-label": "Outcome" }, passedLabel(run)),
       h("td", { "data-label": "Winner" }, winner),
       h("td", { class: "num", "data-label": "Cost", text: money(run.cost_usd) }),
       h("td", { class: "when", "data-label": "Created", text: ago(run.created_at), title: when(run.created_at) }),

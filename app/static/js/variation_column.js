@@ -4,8 +4,9 @@
 // one append of at most DOM_CAP elements per column.
 
 import { isShown, lineToText, renderLine } from "./agent_line.js";
-import { badge, h, setBadge, setText } from "./dom.js";
+import { h, setText } from "./dom.js";
 import { TERMINAL_VARIATION, duration, elapsed, money, plural, specLabel, tokens } from "./format.js";
+import { isUnranked, outcomeOf } from "./outcome.js";
 
 export const DOM_CAP = 500;
 const STICK_PX = 48; // "at the bottom" tolerance for auto-scroll
@@ -36,8 +37,10 @@ export class VariationColumn {
     this.stick = true;
     this.liveUsage = null;
 
-    this.badge = badge(variation.status);
+    this.badge = h("span", { class: "badge outcome" });
+    this.statusLine = h("div", { class: "vcol-status" });
     this.winnerBadge = h("span", { class: "badge winner", text: "★ Winner", hidden: true });
+    this.suggestedBadge = h("span", { class: "badge suggested", text: "Suggested", title: "Best-ranked variation that qualifies; pick it (or another) as the winner", hidden: true });
     this.stats = {
       time: h("span", { class: "stat", title: "elapsed" }),
       tokens: h("span", { class: "stat", title: "input / output tokens" }),
@@ -53,17 +56,20 @@ export class VariationColumn {
     this.log = h("div", { class: "vcol-log", tabindex: "0", "aria-label": `Variation ${this.id} output`, onscroll: () => this.onScroll() }, this.note, this.linesEl);
     this.jump = h("button", { type: "button", class: "jump", text: "↓ Latest", hidden: true, onclick: () => this.toBottom() });
     this.summary = h("div", { class: "vcol-summary" });
+    this.diffButton = h("button", { type: "button", class: "button small", text: "View diff", dataset: { action: "diff" }, onclick: () => onViewDiff(this.id) });
+    // The footer comes before the log in the DOM (CSS shows it below): keyboard users reach
+    // "View diff" without tabbing through every tool line.
     this.el = h(
       "section",
       { class: "vcol", dataset: { variation: String(this.id) }, "aria-label": `Variation ${this.id}` },
       h(
         "header",
         { class: "vcol-head" },
-        h("div", { class: "vcol-title" }, h("h3", { text: `Variation ${this.id}` }), this.winnerBadge, this.badge),
+        h("div", { class: "vcol-title" }, h("h3", { text: `Variation ${this.id}` }), this.winnerBadge, this.suggestedBadge, this.badge),
+        this.statusLine,
         h("div", { class: "vcol-model mono", text: specLabel(variation.spec), title: specLabel(variation.spec) }),
         h("div", { class: "vcol-stats" }, this.stats.time, this.stats.tokens, this.stats.cost),
       ),
-      h("div", { class: "vcol-body" }, this.log, this.jump),
       h(
         "footer",
         { class: "vcol-foot" },
@@ -71,10 +77,11 @@ export class VariationColumn {
         h(
           "div",
           { class: "vcol-actions" },
-          h("button", { type: "button", class: "button small", text: "View diff", dataset: { action: "diff" }, onclick: () => onViewDiff(this.id) }),
+          this.diffButton,
           h("button", { type: "button", class: "button ghost small", text: "Download log", dataset: { action: "download" }, onclick: () => this.download() }),
         ),
       ),
+      h("div", { class: "vcol-body" }, this.log, this.jump),
     );
     this.render();
   }
@@ -103,6 +110,11 @@ export class VariationColumn {
   setWinner(on) {
     this.winnerBadge.hidden = !on;
     this.el.classList.toggle("is-winner", on);
+  }
+
+  setSuggested(on) {
+    this.suggestedBadge.hidden = !on;
+    this.el.classList.toggle("is-suggested", on);
   }
 
   flush() {
@@ -139,8 +151,14 @@ export class VariationColumn {
   }
 
   render() {
-    setBadge(this.badge, this.v.status);
+    const outcome = outcomeOf(this.v);
+    this.badge.className = `badge outcome outcome-${outcome.kind}`;
+    setText(this.badge, outcome.label);
     this.el.dataset.status = this.v.status;
+    this.el.dataset.outcome = outcome.kind;
+    const status = this.v.status.replace("_", " ");
+    setText(this.statusLine, outcome.kind === "error" ? status : [outcome.detail, status].filter(Boolean).join(" · "));
+    this.diffButton.hidden = isUnranked(this.v);
     this.renderStats();
     this.renderSummary();
   }
@@ -176,7 +194,10 @@ export class VariationColumn {
       const rank = v.score_parts && v.score_parts.rank ? ` · #${v.score_parts.rank} of ${v.score_parts.of}` : "";
       parts.push(h("span", { class: "chip score", text: `score ${v.score}${rank}` }));
     }
-    if (v.error) parts.push(h("span", { class: "chip fail", text: v.error, title: v.error }));
+    if (isUnranked(v)) {
+      parts.push(h("span", { class: "chip muted", text: "not ranked" }));
+      parts.push(h("p", { class: "cause", text: outcomeOf(v).detail, title: v.error }));
+    } else if (v.error) parts.push(h("span", { class: "chip fail", text: v.error, title: v.error }));
     if (!parts.length) parts.push(h("span", { class: "muted", text: TERMINAL_VARIATION.has(v.status) ? "no result" : "working…" }));
     this.summary.replaceChildren(...parts);
   }
