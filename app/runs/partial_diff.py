@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,9 @@ log = structlog.get_logger()
 TIMEOUT_SECONDS = 60.0
 # Runs the agent program's own `compute_diff` (git add -A, diff against base, binary-safe,
 # only the agent's changes when setup ran) in a child interpreter: the server never imports
-# the agent package.
+# the agent package. The agent wrote the workspace's `.git` (config, hooks, attributes
+# drivers), so git on the host never uses it as a repository: a fresh git directory of our
+# own borrows its objects read-only (alternates) and the workspace is only the work tree.
 _PROGRAM = """
 import asyncio, json, sys
 sys.path.insert(0, sys.argv[1])
@@ -42,6 +46,53 @@ async def partial_diff(
     workspace: Path, base_sha: str, setup_tree: str | None
 ) -> PartialDiff | None:
     """The working tree's change against `base_sha`, or None when it cannot be computed."""
+    objects = workspace / ".git" / "objects"
+    if (workspace / ".git").is_symlink() or not objects.is_dir() or objects.is_symlink():
+        log.warning("partial_diff.no_repository", workspace=str(workspace))
+        return None
+    with tempfile.TemporaryDirectory(prefix="aideator-partial-") as scratch:
+        git_dir = Path(scratch) / "git"
+        if not await _fresh_git_dir(git_dir, objects):
+            return None
+        env = {
+            **os.environ,
+            "GIT_DIR": str(git_dir),
+            "GIT_WORK_TREE": str(workspace),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+        }
+        return await _run_compute_diff(workspace, base_sha, setup_tree, env)
+
+
+async def _fresh_git_dir(git_dir: Path, objects: Path) -> bool:
+    """An empty bare repository of ours that reads the workspace's objects, nothing else."""
+    proc = await asyncio.create_subprocess_exec(
+        "git",
+        "-c",
+        "init.templateDir=",
+        "init",
+        "-q",
+        "--bare",
+        str(git_dir),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    if await proc.wait() != 0:
+        return False
+    await asyncio.to_thread(_borrow_objects, git_dir, objects)
+    return True
+
+
+def _borrow_objects(git_dir: Path, objects: Path) -> None:
+    info = git_dir / "objects" / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "alternates").write_text(f"{objects.resolve()}\n")
+
+
+async def _run_compute_diff(
+    workspace: Path, base_sha: str, setup_tree: str | None, env: dict[str, str]
+) -> PartialDiff | None:
     argv = [sys.executable, "-I", "-c", _PROGRAM, str(AGENT_SRC), str(workspace), base_sha]
     proc = await asyncio.create_subprocess_exec(
         *argv,
@@ -49,6 +100,7 @@ async def partial_diff(
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS):
