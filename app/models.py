@@ -78,6 +78,11 @@ class Run(SQLModel, table=True):
     # `{"passing": k}` when the run stops early (empty: never) and, once it acted,
     # `stopped` (variation ids) and `reason`.
     early_stop: dict[str, Any] = _json()
+    # The shared budget ledger (app/runs/budget_repository.py): USD settled, USD reserved by
+    # the model requests in flight, and how many are in flight, across every replica.
+    spent_usd: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    reserved_usd: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    in_flight: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Variation(SQLModel, table=True):
