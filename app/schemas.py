@@ -305,6 +305,23 @@ class SelectWinner(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class FollowUp(BaseModel):
+    """A follow-up message to a finished variation (its next turn)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, description="What the agent should do next.")
+
+
+class TurnAccepted(BaseModel):
+    """A follow-up turn was started; its events continue the run's stream."""
+
+    run_id: str
+    variation_id: int
+    turn: int = Field(description="The turn's number (the run's first turn is 1).")
+    stream_url: str
+
+
 class ErrorBody(BaseModel):
     """The one error shape."""
 

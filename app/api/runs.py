@@ -12,11 +12,13 @@ from app.runs import service
 from app.runs.views import run_read
 from app.schemas import (
     ErrorResponse,
+    FollowUp,
     RunAccepted,
     RunCreate,
     RunList,
     RunRead,
     SelectWinner,
+    TurnAccepted,
     VariationAccepted,
 )
 
@@ -98,3 +100,33 @@ async def cancel_run(run: RunDep, services: ServicesDep) -> RunRead:
         db=services.db, events=services.events, supervisor=services.supervisor, run_id=run.id
     )
     return run_read(updated, await repo.get_variations(services.db, run.id))
+
+
+@router.post(
+    "/{run_id}/variations/{variation_id}/messages",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ERRORS | {503: {"model": ErrorResponse}},
+)
+async def follow_up(
+    run: RunDep, variation_id: int, body: FollowUp, services: ServicesDep, request: Request
+) -> TurnAccepted:
+    """Continue a finished variation: its agent gets `prompt` in the same workspace and session.
+
+    409 while a turn runs on the run, after the run was cancelled, or once the variation's
+    workspace was removed (AIDEATOR_WORKSPACE_RETENTION_SECONDS). The turn's events continue the
+    run's stream, each with `turn`; diff, check, usage, cost and score are recomputed.
+    """
+    turn = await service.follow_up(
+        db=services.db,
+        settings=services.settings,
+        supervisor=services.supervisor,
+        run=run,
+        variation_id=variation_id,
+        body=body,
+    )
+    return TurnAccepted(
+        run_id=run.id,
+        variation_id=variation_id,
+        turn=turn,
+        stream_url=str(request.url_for("stream_run", run_id=run.id).path),
+    )

@@ -28,9 +28,16 @@ class EventType(StrEnum):
     COMPLETE = "complete"
 
 
-def agent_output(run_id: str, variation_id: int, line: dict[str, Any]) -> EventRow:
-    """One agent line, `{variation_id, seq, type, text?, data?}` (AgentLine.to_payload)."""
+def agent_output(
+    run_id: str, variation_id: int, line: dict[str, Any], turn: int | None = None
+) -> EventRow:
+    """One agent line, `{variation_id, seq, type, text?, data?, turn?}` (AgentLine.to_payload).
+
+    `turn` (1, 2, ...) says which turn of the variation's conversation the line belongs to.
+    """
     seq = line.get("seq")
+    if turn is not None:
+        line = {**line, "turn": turn}
     return event_row(
         run_id,
         EventType.AGENT_OUTPUT,
@@ -41,10 +48,17 @@ def agent_output(run_id: str, variation_id: int, line: dict[str, Any]) -> EventR
 
 
 def variation_status(
-    run_id: str, variation_id: int, status: VariationStatus | str, error: str | None = None
+    run_id: str,
+    variation_id: int,
+    status: VariationStatus | str,
+    error: str | None = None,
+    *,
+    turn: int | None = None,
 ) -> EventRow:
-    """A variation moved to `status` (`error` says why it failed or stopped)."""
+    """A variation moved to `status` (`error` says why it failed or stopped) in turn `turn`."""
     payload: dict[str, Any] = {"variation_id": variation_id, "status": str(status)}
+    if turn is not None:
+        payload["turn"] = turn
     if error is not None or status not in (VariationStatus.RUNNING, VariationStatus.QUEUED):
         payload["error"] = error
     return event_row(run_id, EventType.VARIATION_STATUS, payload, variation_id=variation_id)
@@ -59,9 +73,13 @@ def variation_result(
     usage: dict[str, int],
     cost_usd: float,
     check: dict[str, Any] | None,
+    turn: int | None = None,
 ) -> EventRow:
-    """What a variation produced; its score comes at run end, in `run_status.scores`."""
-    payload = {
+    """What a variation produced; its score comes at run end, in `run_status.scores`.
+
+    After a follow-up turn: the whole conversation's diff, check, usage and cost.
+    """
+    payload: dict[str, Any] = {
         "variation_id": variation_id,
         "exit_code": exit_code,
         "diff_stats": diff_stats,
@@ -70,6 +88,8 @@ def variation_result(
         "check": check,
         "score": None,
     }
+    if turn is not None:
+        payload["turn"] = turn
     return event_row(run_id, EventType.VARIATION_RESULT, payload, variation_id=variation_id)
 
 

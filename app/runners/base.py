@@ -19,6 +19,7 @@ class AgentSpec:
     max_turns: int | None = None
     command: tuple[str, ...] | None = None  # for agent "command": its argv
     env: Mapping[str, str] = field(default_factory=dict)
+    resume_session: str | None = None  # a follow-up turn: the Claude Code session to resume
 
     @classmethod
     def from_stored(cls, spec: Mapping[str, Any]) -> AgentSpec:
@@ -41,6 +42,7 @@ class AgentSpec:
             "system_prompt_append": self.system_prompt_append,
             "max_turns": self.max_turns,
             "command": None if self.command is None else list(self.command),
+            "resume_session": self.resume_session,
         }
         return {k: v for k, v in fields.items() if v is not None}
 
@@ -71,6 +73,8 @@ class VariationJob:
     network: str = "none"  # `egress`: the agent reaches the egress proxy (its socket below)
     egress_socket: Path | None = None
     image: str | None = None  # container image (dagger backend)
+    turn: int = 1  # which turn of the variation's conversation (follow-ups: 2, 3, ...)
+    seq_base: int = 0  # added to this turn's line numbers (earlier turns used 1..seq_base)
 
 
 @dataclass(frozen=True)

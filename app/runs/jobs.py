@@ -31,12 +31,16 @@ async def prepare_job(
     gateway: Gatekeeper | None,
     events: EventLog,
     server_url: str,
+    workspace: Path | None = None,
 ) -> VariationJob:
-    """A working tree, a gateway identity and (for relaying backends) a relay token."""
+    """A working tree, a gateway identity and (for relaying backends) a relay token.
+
+    `workspace`: the variation's existing tree (a follow-up turn); else a new one is made.
+    """
     vid = variation.variation_id
-    if ready.tree is not None:
+    if workspace is None and ready.tree is not None:
         workspace = await workspaces.copy_tree(ready.tree, run_id=run.id, variation_id=vid)
-    else:
+    elif workspace is None:
         workspace = await workspaces.add_worktree(
             run_id=run.id, variation_id=vid, base_sha=ready.base
         )

@@ -18,6 +18,10 @@ class Workspaces(Protocol):
         """Fetch the repository for a run; return the resolved base commit."""
         ...
 
+    def workspace_path(self, run_id: str, variation_id: int) -> Path:
+        """Where variation n of a run has (or had) its working tree."""
+        ...
+
     async def add_worktree(self, *, run_id: str, variation_id: int, base_sha: str) -> Path:
         """A fresh working tree at base_sha for one variation."""
         ...

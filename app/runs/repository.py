@@ -10,11 +10,12 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.sql import Executable, Update
 
 from app.db import Database
-from app.models import Run, Variation
+from app.models import Event, Run, Variation
 from app.runs.states import run_sources, variation_sources
 
 RUNS = Run.__table__  # type: ignore[attr-defined]
 VARIATIONS = Variation.__table__  # type: ignore[attr-defined]
+EVENTS = Event.__table__  # type: ignore[attr-defined]
 
 
 def row_to_run(row: Any) -> Run:
@@ -185,3 +186,31 @@ def add_usage(run_id: str, variation_id: int, tokens: dict[str, int], cost: floa
             cost_usd=cols.cost_usd + cost,
         )
     )
+
+
+def reopen_run(run_id: str, finished: list[str]) -> Update:
+    """UPDATE a finished run (status in `finished`) back to running, for a follow-up turn."""
+    stmt = update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(finished))
+    return stmt.values(status="running", finished_at=None)
+
+
+def reopen_variation(
+    run_id: str, variation_id: int, finished: list[str], **values: Any
+) -> Executable:
+    """UPDATE a finished variation (status in `finished`) back to running, for its next turn."""
+    cols = VARIATIONS.c
+    stmt = update(VARIATIONS).where(
+        cols.run_id == run_id, cols.variation_id == variation_id, cols.status.in_(finished)
+    )
+    return stmt.values(status="running", error=None, **values)
+
+
+async def last_line_seq(db: Database, run_id: str, variation_id: int) -> int:
+    """The highest agent line number a variation's events hold (0 when none)."""
+    cols = EVENTS.c
+    query = select(func.max(cols.seq)).where(
+        cols.run_id == run_id, cols.variation_id == variation_id
+    )
+    async with db.reader() as conn:
+        value = (await conn.execute(query)).scalar()
+    return int(value or 0)

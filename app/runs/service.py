@@ -17,7 +17,7 @@ from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
 from app.runs.supervisor import Supervisor
 from app.runs.views import run_summary
-from app.schemas import RunCreate, RunList, SelectWinner
+from app.schemas import FollowUp, RunCreate, RunList, SelectWinner
 from app.status import RunStatus, VariationStatus
 
 
@@ -180,3 +180,24 @@ async def get_variation_or_404(db: Database, run_id: str, variation_id: int) -> 
     if variation is None:
         raise NotFound(f"run has no variation {variation_id}")
     return variation
+
+
+async def follow_up(
+    *,
+    db: Database,
+    settings: Settings,
+    supervisor: Supervisor,
+    run: Run,
+    variation_id: int,
+    body: FollowUp,
+) -> int:
+    """Start the variation's next turn with the user's message; returns the turn number."""
+    if len(body.prompt) > settings.max_prompt_chars:
+        raise InvalidInput(
+            f"prompt is longer than {settings.max_prompt_chars} characters",
+            details={"field": "prompt"},
+        )
+    if not body.prompt.strip():
+        raise InvalidInput("prompt is empty", details={"field": "prompt"})
+    variation = await get_variation_or_404(db, run.id, variation_id)
+    return await supervisor.start_turn(run, variation, body.prompt)

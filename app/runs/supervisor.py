@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import time
 from contextlib import AbstractAsyncContextManager
@@ -15,7 +16,7 @@ import structlog
 from app.config import Settings
 from app.db import Database
 from app.egress.gate import EgressGate
-from app.errors import AppError, BackendUnavailable
+from app.errors import AppError, BackendUnavailable, Conflict
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
@@ -24,8 +25,9 @@ from app.runners.base import (
     Capabilities,
     Runner,
     TreeLocation,
+    VariationJob,
 )
-from app.runs import early_stop, finalize
+from app.runs import early_stop, finalize, turns
 from app.runs import repository as repo
 from app.runs.jobs import prepare_job
 from app.runs.ports import Gatekeeper, Workspaces
@@ -66,6 +68,7 @@ class Supervisor:
         self._stopped_early: dict[str, str] = {}  # run id -> why its others were stopped
         self._shutdown_task: asyncio.Task[None] | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
+        self._release_timers: dict[str, asyncio.Task[None]] = {}
 
     @property
     def accepting(self) -> bool:
@@ -124,6 +127,107 @@ class Supervisor:
         for task in list(self._cleanups):
             task.cancel()  # retained trees: the next start's sweep removes them
 
+    async def start_turn(self, run: Run, variation: Variation, prompt: str) -> int:
+        """Continue a finished variation with `prompt` in the background; returns the turn.
+
+        Raises Conflict (with the reason) when it cannot continue now.
+        """
+        if self._shutdown_task is not None:
+            raise BackendUnavailable("the server is shutting down; retry shortly")
+        vid = variation.variation_id
+        workspace = self._workspaces.workspace_path(run.id, vid)
+        remote = self._runner.capabilities.tree is TreeLocation.REMOTE
+        reason = turns.refusal(run, variation, workspace, remote)
+        if reason is None and run.id in self._tasks:
+            reason = "the run's last turn is still finishing; retry in a moment"
+        if reason is not None:
+            raise Conflict(reason, details={"status": run.status, "variation_id": vid})
+        turn = len(turns.turns_of(variation)) + 1
+        await turns.reopen(self._events, run, variation, turn)
+        self._stop_release_timer(run.id)
+        task = asyncio.create_task(
+            self._turn(run, variation, prompt, turn, workspace), name=f"turn-{run.id}-{vid}"
+        )
+        self._tasks[run.id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(run.id, None))
+        return turn
+
+    async def _turn(
+        self, run: Run, variation: Variation, prompt: str, turn: int, workspace: Path
+    ) -> None:
+        vid = variation.variation_id
+        with structlog.contextvars.bound_contextvars(run_id=run.id, variation_id=vid, turn=turn):
+            try:
+                if self._gateway is not None:
+                    spent = sum(v.cost_usd for v in await repo.get_variations(self._db, run.id))
+                    self._gateway.open_run(run.id, budget_usd=run.budget_usd, spent_usd=spent)
+                ready = turns.turn_setup(run, variation)
+                async with self._slots, contextlib.AsyncExitStack() as stack:
+                    egress = None
+                    if run.setup.get("network") == "egress" and self._egress is not None:
+                        egress = await stack.enter_async_context(self._egress.proxy(run.id, vid))
+                    job = await prepare_job(
+                        run,
+                        variation,
+                        ready,
+                        egress=egress,
+                        capabilities=self._runner.capabilities,
+                        workspaces=self._workspaces,
+                        gateway=self._gateway,
+                        events=self._events,
+                        server_url=self._settings.server_url,
+                        workspace=workspace,
+                    )
+                    job = dataclasses.replace(
+                        job,
+                        prompt=prompt,
+                        spec=turns.turn_spec(variation),
+                        turn=turn,
+                        seq_base=await repo.last_line_seq(self._db, run.id, vid),
+                    )
+                    await self._run_turn(run, job)
+                await finalize.finish_run(self._events, self._db, run, None)
+            except asyncio.CancelledError:
+                reason = self._stop_reason.get(run.id, "cancelled")
+                await finalize.stop_pending(
+                    self._events, run.id, [variation], VariationStatus(reason)
+                )
+                await finalize.finish_run(self._events, self._db, run, RunStatus(reason))
+            except Exception as exc:
+                log.exception("turn.crashed")
+                await finalize.stop_pending(
+                    self._events,
+                    run.id,
+                    [variation],
+                    VariationStatus.FAILED,
+                    f"internal error: {exc}",
+                )
+                await finalize.finish_run(self._events, self._db, run, None)
+            finally:
+                self._stop_reason.pop(run.id, None)
+                if self._gateway is not None:
+                    self._gateway.close_run(run.id)
+                await self._release_workspaces(run.id)
+
+    async def _run_turn(self, run: Run, job: VariationJob) -> None:
+        try:
+            await run_variation(
+                events=self._events,
+                runner=self._runner,
+                job=job,
+                check_command=run.check_command,
+                check_timeout=self._settings.check_timeout_seconds,
+                apply_diff=None,  # turns run only where the tree is on the host
+                gateway_record=(
+                    None
+                    if self._gateway is None
+                    else functools.partial(self._gateway.record_of, run.id, job.variation_id)
+                ),
+            )
+        finally:
+            if self._gateway is not None:
+                self._gateway.revoke(run.id, job.variation_id)
+
     async def _interrupt_all(self) -> None:
         await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
 
@@ -170,10 +274,25 @@ class Supervisor:
             with contextlib.suppress(Exception):
                 await self._workspaces.remove_run(run_id)
 
-        # Kept for inspection; a restart's startup sweep removes whatever is left.
+        # Kept for inspection and follow-ups; a restart's startup sweep removes what is left.
+        self._stop_release_timer(run_id)
         task = asyncio.create_task(later(), name=f"release-{run_id}")
         self._cleanups.add(task)
+        self._release_timers[run_id] = task
         task.add_done_callback(self._cleanups.discard)
+        task.add_done_callback(
+            lambda t: (
+                self._release_timers.pop(run_id, None)
+                if self._release_timers.get(run_id) is t
+                else None
+            )
+        )
+
+    def _stop_release_timer(self, run_id: str) -> None:
+        """A follow-up turn keeps the workspaces; its end starts the retention again."""
+        timer = self._release_timers.pop(run_id, None)
+        if timer is not None:
+            timer.cancel()
 
     async def _execute(self, run: Run, variations: list[Variation]) -> None:
         started = await self._events.write(

@@ -20,6 +20,7 @@ from app.models import utcnow
 from app.runners.base import AgentExit, Runner, VariationJob
 from app.runs import repository as repo
 from app.runs.ports import CheckOutcome
+from app.runs.turns import record_turn, turns_of
 from app.status import VariationStatus
 
 log = structlog.get_logger()
@@ -48,7 +49,11 @@ class VariationOutcome:
 async def mark_running(events: EventLog, job: VariationJob) -> bool:
     """queued -> running, with its event."""
     return await events.write(
-        [events_out.variation_status(job.run_id, job.variation_id, VariationStatus.RUNNING)],
+        [
+            events_out.variation_status(
+                job.run_id, job.variation_id, VariationStatus.RUNNING, turn=job.turn
+            )
+        ],
         guard=repo.set_variation(job.run_id, job.variation_id, "running", started_at=utcnow()),
     )
 
@@ -58,6 +63,7 @@ async def pump_agent(
 ) -> None:
     """Relay the agent's lines to the log until it exits; fills `outcome`."""
     final: AgentExit | None = None
+    budget: str | None = None  # the run's budget stopped the agent: the reason to record
     async for item in runner.run(job):
         if isinstance(item, AgentExit):
             final = item
@@ -65,11 +71,17 @@ async def pump_agent(
         line = parse_line(item)
         if line is None:
             continue
+        if line.type == "error" and line.data.get("code") == "budget_exhausted" and line.text:
+            budget = line.text
         if line.type == "result":
             outcome.result = dict(line.data)
             line = AgentLine("result", line.seq, line.text, _without_diff(line.data))
+        if job.seq_base and line.seq is not None:
+            # A follow-up turn numbers its lines after the earlier turns' lines.
+            line = AgentLine(line.type, line.seq + job.seq_base, line.text, line.data)
+        payload = line.to_payload(job.variation_id)
         await events.append(
-            events_out.agent_output(job.run_id, job.variation_id, line.to_payload(job.variation_id))
+            events_out.agent_output(job.run_id, job.variation_id, payload, turn=job.turn)
         )
     if final is None:
         outcome.error = "agent ended without reporting how it exited"
@@ -89,7 +101,7 @@ async def pump_agent(
         outcome.status = VariationStatus.SUCCEEDED
     else:
         outcome.status = VariationStatus.FAILED
-        outcome.error = f"agent exited {agent_exit}"
+        outcome.error = budget or f"agent exited {agent_exit}"
     outcome.exit_code = agent_exit if isinstance(agent_exit, int) else final.exit_code
 
 
@@ -183,6 +195,18 @@ async def record_outcome(
         usage = {k: int(reported.get(k, 0) or 0) for k in _ZERO_USAGE}
         cost = float(result.get("cost_usd") or 0.0)
         values |= usage | {"cost_usd": cost}
+    manifest = build_manifest(job, result, sandbox) | (gateway_record or {})
+    duration = outcome.duration
+    if stored is not None and job.turn > 1:
+        earlier = stored.manifest
+        manifest["prompt_sha256"] = earlier.get("prompt_sha256")  # the run's own prompt
+        manifest["session_id"] = result.get("session_id") or earlier.get("session_id")
+        duration += stored.duration_seconds or 0.0
+        previous = turns_of(stored)
+    else:
+        manifest["session_id"] = result.get("session_id")
+        previous = []
+    manifest["turns"] = record_turn(previous, job.turn, job.prompt)
     values |= {
         "exit_code": outcome.exit_code,
         "error": outcome.error,
@@ -190,9 +214,9 @@ async def record_outcome(
         "files_changed": stats["files"],
         "insertions": stats["insertions"],
         "deletions": stats["deletions"],
-        "duration_seconds": round(outcome.duration, 3),
+        "duration_seconds": round(duration, 3),
         "finished_at": utcnow(),
-        "manifest": build_manifest(job, result, sandbox) | (gateway_record or {}),
+        "manifest": manifest,
     }
     if check is not None:
         values |= {
@@ -210,8 +234,11 @@ async def record_outcome(
                 usage=usage,
                 cost_usd=cost,
                 check=check_payload,
+                turn=job.turn,
             ),
-            events_out.variation_status(job.run_id, vid, outcome.status, outcome.error),
+            events_out.variation_status(
+                job.run_id, vid, outcome.status, outcome.error, turn=job.turn
+            ),
         ],
         guard=repo.set_variation(job.run_id, vid, outcome.status, **values),
     )

@@ -34,6 +34,9 @@ class Turn(BaseModel):
 
     text: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    # A text-only turn before the last one ends a reply; the next turn answers the user's
+    # follow-up message (a multi-turn conversation, docs/conversations.md).
+    awaits_follow_up: bool = False
 
     @model_validator(mode="after")
     def _not_empty(self) -> Turn:
@@ -57,9 +60,11 @@ class Scenario(BaseModel):
         if last.tool_calls or not last.text:
             raise ValueError("the last turn must be text only (it ends with end_turn)")
         for index, turn in enumerate(middle):
-            if not turn.tool_calls:
+            if turn.awaits_follow_up and turn.tool_calls:
+                raise ValueError(f"turn {index} awaits a follow-up, so it has no tool calls")
+            if not turn.tool_calls and not turn.awaits_follow_up:
                 # Claude Code stops at the first reply without tool calls, so later turns
-                # would never be asked for.
+                # would never be asked for (unless a follow-up message continues it).
                 raise ValueError(f"turn {index} has no tool calls but is not the last turn")
         return self
 

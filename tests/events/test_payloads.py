@@ -39,14 +39,14 @@ def built_events() -> dict[str, list[EventRow]]:
     refusal = PolicyRefusal("model", 403, "permission_error", "no", "POST", "/v1/messages", "m")
     scores = [{"variation_id": 0, "score": 3.0, "score_parts": {}}]
     return {
-        EventType.AGENT_OUTPUT: [payloads.agent_output("r", 0, line)],
+        EventType.AGENT_OUTPUT: [payloads.agent_output("r", 0, line, turn=2)],
         EventType.VARIATION_STATUS: [
             payloads.variation_status("r", 0, VariationStatus.RUNNING),
-            payloads.variation_status("r", 0, VariationStatus.FAILED, "agent exited 1"),
+            payloads.variation_status("r", 0, VariationStatus.FAILED, "agent exited 1", turn=2),
         ],
         EventType.VARIATION_RESULT: [
             payloads.variation_result(
-                "r", 0, exit_code=0, diff_stats={}, usage={}, cost_usd=0.1, check=None
+                "r", 0, exit_code=0, diff_stats={}, usage={}, cost_usd=0.1, check=None, turn=2
             )
         ],
         EventType.GATEWAY_REFUSAL: [

@@ -17,7 +17,7 @@ from app.scripted_model.conversation import (
 )
 from app.scripted_model.scenarios import ScenarioError, load_scenario_file, load_scenarios
 
-BUILT_IN = ["fix-alt", "fix-bad", "fix-correct", "no-change"]
+BUILT_IN = ["fix-alt", "fix-bad", "fix-correct", "fix-then-midrange", "no-change"]
 
 
 class TestCatalogue:
@@ -167,3 +167,20 @@ class TestTurns:
         ]
         failures = failed_tool_results(messages)
         assert [(f.tool_use_id, f.text) for f in failures] == [("b", "not found")]
+
+
+class TestFollowUps:
+    def _write(self, tmp_path: Path, body: object) -> Path:
+        path = tmp_path / "talk.json"
+        path.write_text(json.dumps(body))
+        return path
+
+    def test_a_text_turn_may_await_a_follow_up(self, tmp_path: Path) -> None:
+        body = {"turns": [{"text": "a", "awaits_follow_up": True}, {"text": "b"}]}
+        assert len(load_scenario_file(self._write(tmp_path, body)).turns) == 2
+
+    def test_a_turn_with_tools_cannot_await_a_follow_up(self, tmp_path: Path) -> None:
+        call = {"name": "Read", "input": {}}
+        body = {"turns": [{"tool_calls": [call], "awaits_follow_up": True}, {"text": "b"}]}
+        with pytest.raises(ScenarioError, match="awaits a follow-up"):
+            load_scenario_file(self._write(tmp_path, body))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aideator_agent.child_process import ChildProcess
-from aideator_agent.claude_cli import claude_argv, claude_env, needs_home
+from aideator_agent.claude_cli import claude_argv, claude_env, needs_home, session_store
 from aideator_agent.emitter import LineEmitter
 from aideator_agent.protocol import zero_usage
 from aideator_agent.spec import AgentSpec
@@ -27,6 +27,7 @@ class AgentOutcome:
     exit_code: int
     usage: dict[str, int] = field(default_factory=zero_usage)
     errors_reported: int = 0
+    session_id: str | None = None  # the Claude Code session, to resume in a follow-up turn
 
 
 def _write(emitter: LineEmitter, lines: list[AgentLine], outcome: AgentOutcome) -> None:
@@ -83,11 +84,17 @@ async def run_claude_code(
         if needs_home(os.environ)
         else None
     )
+    store = session_store(workdir)
+    if store is not None:
+        try:
+            store.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            store = None  # the session stays in HOME: this turn works, no follow-up can resume
     try:
         outcome.exit_code = await child.run(
             argv,
             cwd=workdir,
-            env=claude_env(os.environ, home.name if home else None),
+            env=claude_env(os.environ, home.name if home else None, store),
             on_stdout=lambda raw: _write(emitter, translator.feed_line(raw), outcome),
             on_stderr=lambda raw: _write(emitter, translator.feed_stderr(raw), outcome),
             stdin=stdin,
@@ -98,6 +105,7 @@ async def run_claude_code(
         if home is not None:
             home.cleanup()
     outcome.usage = translator.usage
+    outcome.session_id = translator.session_id
     if outcome.exit_code != 0 and outcome.errors_reported == 0:
         _write(
             emitter,

@@ -40,9 +40,23 @@ def needs_home(base: Mapping[str, str]) -> bool:
     return not home or not os.access(home, os.W_OK)
 
 
-def claude_env(base: Mapping[str, str], home: str | None = None) -> dict[str, str]:
+def session_store(workdir: Path) -> Path | None:
+    """Where the CLI keeps its sessions: inside the workspace's git directory.
+
+    Out of the diff, on disk as long as the workspace is, so a follow-up turn (even after a
+    server restart) can `--resume` the session. None when the workspace has no .git folder.
+    """
+    git_dir = workdir / ".git"
+    return git_dir / "aideator-claude" if git_dir.is_dir() else None
+
+
+def claude_env(
+    base: Mapping[str, str], home: str | None = None, config_dir: Path | None = None
+) -> dict[str, str]:
     """Environment for the CLI: the agent's own, minus relay secrets, plus headless flags."""
     env = {key: value for key, value in base.items() if key not in _AGENT_ONLY_ENV}
+    if config_dir is not None:
+        env["CLAUDE_CONFIG_DIR"] = str(config_dir)
     env["IS_SANDBOX"] = "1"  # lets --dangerously-skip-permissions run as root
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     if home:
@@ -87,6 +101,8 @@ def claude_argv(binary: str, spec: AgentSpec) -> tuple[list[str], bytes | None]:
         argv += ["--model", spec.model]
     if spec.max_turns is not None:
         argv += ["--max-turns", str(spec.max_turns)]
+    if spec.resume_session:
+        argv += ["--resume", spec.resume_session]
     if spec.system_prompt_append:
         argv.append(f"--append-system-prompt={spec.system_prompt_append}")
     argv.append("--dangerously-skip-permissions")

@@ -53,7 +53,7 @@ class VariationSession:
         outcome = await self._run_agent(spec, workdir, binary)
         self._status("finishing", spec)
         diff = await self._diff(workdir, self._base_sha, spec.setup_tree)
-        self._result(outcome.exit_code, diff, outcome.usage, spec)
+        self._result(outcome.exit_code, diff, outcome.usage, spec, session_id=outcome.session_id)
         return 0
 
     async def _run_agent(self, spec: AgentSpec, workdir: Path, binary: str | None) -> AgentOutcome:
@@ -108,6 +108,7 @@ class VariationSession:
         spec: AgentSpec | None,
         *,
         text: str | None = None,
+        session_id: str | None = None,
     ) -> None:
         who = "command" if spec and spec.agent == "command" else "agent"
         data: dict[str, Any] = {
@@ -121,6 +122,8 @@ class VariationSession:
             "claude_code_version": self._claude_code_version,
             "base_sha": self._base_sha,
         }
+        if session_id:
+            data["session_id"] = session_id
         if spec is not None:
             data["kind"] = spec.agent
             data["model"] = spec.model

@@ -28,6 +28,7 @@ class AgentSpec:
     setup_tree: str | None = None  # tree id of the workspace as setup left it
     run_id: str | None = None
     variation_id: str | int | None = None
+    resume_session: str | None = None  # a Claude Code session id to continue (a follow-up turn)
 
 
 def _optional_str(raw: dict[str, Any], name: str) -> str | None:
@@ -72,6 +73,11 @@ def parse_spec(raw: object) -> AgentSpec:
     setup_tree = _optional_str(raw, "setup_tree")
     if setup_tree is not None and not all(c in "0123456789abcdef" for c in setup_tree):
         raise SpecError("setup_tree must be a tree id")
+    resume_session = _optional_str(raw, "resume_session")
+    if resume_session is not None and not (
+        resume_session[0].isalnum() and all(c.isalnum() or c == "-" for c in resume_session)
+    ):
+        raise SpecError("resume_session must be a session id")
     return AgentSpec(
         prompt=prompt,
         agent=agent,
@@ -83,6 +89,7 @@ def parse_spec(raw: object) -> AgentSpec:
         setup_tree=setup_tree,
         run_id=None if raw.get("run_id") is None else str(raw["run_id"]),
         variation_id=variation_id,
+        resume_session=resume_session,
     )
 
 

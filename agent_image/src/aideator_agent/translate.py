@@ -60,6 +60,7 @@ class StreamTranslator:
         self._usage_by_message: dict[str, dict[str, int]] = {}
         self._usage = zero_usage()
         self._budget_reported = False
+        self.session_id: str | None = None  # from the CLI's init message
 
     @property
     def usage(self) -> dict[str, int]:
@@ -180,6 +181,10 @@ class StreamTranslator:
         subtype = str(message.get("subtype") or "")
         data: dict[str, Any] = {"source": "claude", "subtype": subtype}
         if subtype == "init":
+            session = message.get("session_id")
+            if isinstance(session, str) and session:
+                self.session_id = session
+                data["session_id"] = session
             tools = message.get("tools")
             data["model"] = message.get("model")
             count = f", {len(tools)} tools" if isinstance(tools, list) else ""

@@ -1,0 +1,92 @@
+"""Follow-up turns: a finished variation continues in its workspace and its agent session.
+
+The API asks for a turn; `start_turn` checks it may run and reopens the run and the
+variation in one guarded write (so only one turn runs per run at a time), and the
+supervisor then runs the agent again with the new prompt. Claude Code resumes the session
+id recorded in the variation's manifest; a `command` agent simply runs again with the new
+prompt in `AIDEATOR_PROMPT`. Diff, check, usage, cost and score are recomputed after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from app.errors import Conflict
+from app.events import payloads as events_out
+from app.events.log import EventLog
+from app.models import Run, Variation, utcnow
+from app.runners.base import AgentSpec
+from app.runs import repository as repo
+from app.runs.setup_phase import SetupPlan, SetupResult
+from app.status import RunStatus, VariationStatus
+
+# A variation may continue from these; cancelled or interrupted ones may not.
+CONTINUABLE = (VariationStatus.SUCCEEDED, VariationStatus.FAILED, VariationStatus.TIMED_OUT)
+REOPENABLE_RUNS = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+
+def turns_of(variation: Variation) -> list[dict[str, Any]]:
+    """The turns recorded in the manifest (the first turn is implicit in older rows)."""
+    recorded = variation.manifest.get("turns")
+    if isinstance(recorded, list) and recorded:
+        return [t for t in recorded if isinstance(t, dict)]
+    return [{"turn": 1, "prompt_sha256": variation.manifest.get("prompt_sha256")}]
+
+
+def refusal(run: Run, variation: Variation, workspace: Path, remote_tree: bool) -> str | None:
+    """Why this variation cannot take a follow-up now, or None."""
+    if run.status == RunStatus.CANCELLED:
+        return "the run was cancelled; its variations cannot be continued"
+    if run.status not in REOPENABLE_RUNS:
+        return f"the run is {run.status}; one turn runs at a time, wait until it has finished"
+    if variation.status not in CONTINUABLE:
+        return f"variation {variation.variation_id} is {variation.status}; it cannot be continued"
+    if remote_tree:
+        return f"the {run.backend!r} backend keeps no workspace to continue in"
+    if not workspace.is_dir():
+        return (
+            "the variation's workspace is gone (removed when the run ended, after "
+            "AIDEATOR_WORKSPACE_RETENTION_SECONDS, or at a server restart)"
+        )
+    return None
+
+
+async def reopen(events: EventLog, run: Run, variation: Variation, turn: int) -> None:
+    """Move the run and the variation back to running for turn `turn` (409 if it lost a race)."""
+    vid = variation.variation_id
+    applied = await events.write(
+        [
+            events_out.run_status(run.id, RunStatus.RUNNING),
+            events_out.variation_status(run.id, vid, VariationStatus.RUNNING, turn=turn),
+        ],
+        [repo.reopen_variation(run.id, vid, [str(s) for s in CONTINUABLE], started_at=utcnow())],
+        guard=repo.reopen_run(run.id, [str(s) for s in REOPENABLE_RUNS]),
+    )
+    if not applied:
+        raise Conflict("a turn is already running on this run; wait until it has finished")
+
+
+def turn_setup(run: Run, variation: Variation) -> SetupResult:
+    """What the first turn started from (its diff baseline), from the variation's manifest."""
+    setup = variation.manifest.get("setup") or {}
+    image = variation.manifest.get("image")
+    plan = SetupPlan(setup.get("command"), setup.get("source"), image)
+    return SetupResult(plan, base=run.base_sha or "", tree_sha=setup.get("tree"))
+
+
+def turn_spec(variation: Variation) -> AgentSpec:
+    """The variation's spec, resuming its recorded Claude Code session if it has one."""
+    session = variation.manifest.get("session_id")
+    spec = AgentSpec.from_stored(variation.spec)
+    if isinstance(session, str) and session:
+        spec = dataclasses.replace(spec, resume_session=session)
+    return spec
+
+
+def record_turn(previous: list[dict[str, Any]], turn: int, prompt: str) -> list[dict[str, Any]]:
+    """The manifest's `turns` list with this turn added."""
+    entry = {"turn": turn, "prompt_sha256": hashlib.sha256(prompt.encode()).hexdigest()}
+    return [t for t in previous if t.get("turn") != turn] + [entry]

@@ -1,0 +1,112 @@
+"""Follow-up turns with `command` agents: same workspace, numbered turns, the 409/404 cases."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.config import Settings
+from tests.conftest import command_spec, wait_finished
+from tests.sse_client import collect
+
+# Appends each prompt to notes.txt; a prompt "slow" keeps the agent busy for a while.
+NOTE = 'echo "$AIDEATOR_PROMPT" >> notes.txt; [ "$AIDEATOR_PROMPT" = slow ] && sleep 20; true'
+
+
+@pytest.fixture
+async def kept(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose runs keep their workspaces for a minute."""
+    from app.main import create_app
+
+    app = create_app(make_settings(workspace_retention_seconds=60))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client
+
+
+async def _finished_run(client: httpx.AsyncClient, repo: Path) -> str:
+    body = {"repo_url": str(repo), "prompt": "first", "variations": [command_spec(NOTE)] * 2}
+    res = await client.post("/api/v1/runs", json=body)
+    assert res.status_code == 202, res.text
+    run_id: str = res.json()["run_id"]
+    assert (await wait_finished(client, run_id))["status"] == "succeeded"
+    return run_id
+
+
+async def _reply(client: httpx.AsyncClient, run_id: str, n: int, prompt: str) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/runs/{run_id}/variations/{n}/messages", json={"prompt": prompt}
+    )
+
+
+async def test_second_turn_continues_the_workspace(kept: httpx.AsyncClient, git_repo: Path) -> None:
+    run_id = await _finished_run(kept, git_repo)
+    res = await _reply(kept, run_id, 1, "second")
+    assert res.status_code == 202, res.text
+    assert res.json()["turn"] == 2
+    run = await wait_finished(kept, run_id)
+    assert run["status"] == "succeeded"
+    diff = (await kept.get(f"/api/v1/runs/{run_id}/variations/1/diff")).text
+    assert "+first" in diff and "+second" in diff, diff
+    untouched = (await kept.get(f"/api/v1/runs/{run_id}/variations/0/diff")).text
+    assert "+first" in untouched and "second" not in untouched
+    manifest = run["variations"][1]["manifest"]
+    assert [t["turn"] for t in manifest["turns"]] == [1, 2]
+    events = await collect(kept, f"/api/v1/runs/{run_id}/stream")
+    ids = [e.id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    lines = [e.json for e in events if e.event == "agent_output" and e.json["variation_id"] == 1]
+    turn_of: dict[int, int] = {line["seq"]: line["turn"] for line in lines}
+    assert len(turn_of) == len(lines), "no line number is used twice"
+    assert {line["turn"] for line in lines} == {1, 2}
+    last_of_first = max(seq for seq, turn in turn_of.items() if turn == 1)
+    assert min(seq for seq, turn in turn_of.items() if turn == 2) > last_of_first
+    results = [
+        e.json for e in events if e.event == "variation_result" and e.json["variation_id"] == 1
+    ]
+    assert [r["turn"] for r in results] == [1, 2]
+    assert [e.event for e in events].count("complete") == 2 and events[-1].event == "complete"
+    # A client that saw everything up to turn 1's end gets exactly turn 2's events.
+    first_complete = next(e.id for e in events if e.event == "complete")
+    assert first_complete is not None
+    rest = await collect(kept, f"/api/v1/runs/{run_id}/stream", last_event_id=first_complete)
+    assert [e.id for e in rest] == [i for i in ids if i is not None and i > first_complete]
+
+
+async def test_refusals(kept: httpx.AsyncClient, git_repo: Path) -> None:
+    run_id = await _finished_run(kept, git_repo)
+    missing = await _reply(kept, run_id, 7, "x")
+    assert missing.status_code == 404, missing.text
+    assert (await _reply(kept, "no-such-run", 0, "x")).status_code == 404
+    assert (await _reply(kept, run_id, 0, "")).status_code == 422
+    assert (await _reply(kept, run_id, 0, "slow")).status_code == 202
+    busy = await _reply(kept, run_id, 1, "again")
+    assert busy.status_code == 409 and "one turn runs at a time" in busy.json()["error"]["message"]
+    again = await _reply(kept, run_id, 0, "again")
+    assert again.status_code == 409
+    assert (await kept.post(f"/api/v1/runs/{run_id}/cancel")).status_code == 202
+    run = await wait_finished(kept, run_id)
+    assert run["status"] == "cancelled"
+    assert run["variations"][0]["status"] == "cancelled"
+    cancelled = await _reply(kept, run_id, 1, "after cancel")
+    assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["error"]["message"]
+
+
+async def test_refused_once_the_workspace_is_removed(
+    client: httpx.AsyncClient, git_repo: Path
+) -> None:
+    run_id = await _finished_run(client, git_repo)  # retention 0: trees removed at the end
+    for _ in range(100):
+        res = await _reply(client, run_id, 0, "x")
+        assert res.status_code == 409, res.text
+        if "workspace is gone" in res.json()["error"]["message"]:
+            break
+        await asyncio.sleep(0.05)  # the run's task is still removing its trees
+    body: dict[str, Any] = res.json()
+    assert "workspace is gone" in body["error"]["message"], body
