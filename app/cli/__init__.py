@@ -9,7 +9,10 @@ from typing import Annotated
 
 import typer
 
-from app.cli import commands_deliver  # noqa: F401  (adds `runs push` and `runs apply`)
+from app.cli import (
+    commands_deliver,  # noqa: F401  (adds `runs push` and `runs apply`)
+    commands_reply,  # noqa: F401  (adds `runs reply`)
+)
 from app.cli.commands_db import db_app
 from app.cli.commands_demo import demo
 from app.cli.commands_export import export_preferences

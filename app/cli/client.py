@@ -149,6 +149,20 @@ class ApiClient:
         # A push and a pull request can take a while on a slow remote.
         return PushResult.model_validate(self._call("POST", path, json=body, timeout=300).json())
 
+    def reply(self, run_id: str, variation_id: int, prompt: str) -> dict[str, Any]:
+        """Start a variation's follow-up turn; the API's 202 body (`turn`, `stream_url`)."""
+        path = f"/runs/{run_id}/variations/{variation_id}/messages"
+        body: dict[str, Any] = self._call("POST", path, json={"prompt": prompt}).json()
+        return body
+
+    def last_event_id(self, run_id: str) -> int:
+        """The id of a finished run's last event (reads its stream to the end)."""
+        last = 0
+        for event in self.events(run_id):
+            if event.id is not None:
+                last = event.id
+        return last
+
     def cancel(self, run_id: str) -> RunRead:
         """Stop a run's agents."""
         return RunRead.model_validate(self._call("POST", f"/runs/{run_id}/cancel").json())

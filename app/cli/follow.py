@@ -84,8 +84,12 @@ def follow_run(
     show_lines: bool = True,
     live: bool = True,
     quiet: bool = False,
+    after: int = 0,
 ) -> Followed:
-    """Stream the run into the terminal until it ends; Ctrl-C cancels it and waits for the end."""
+    """Stream the run into the terminal until it ends; Ctrl-C cancels it and waits for the end.
+
+    `after`: start after this event id (a follow-up turn shows only its own events).
+    """
     view = RunView(out(), accepted.variations, show_lines=show_lines, quiet=quiet)
     run_id = accepted.run_id
     cancelled = False
@@ -96,7 +100,7 @@ def follow_run(
     )
     with poller, _display(view, live):
         try:
-            _pump(client, run_id, view, 0)
+            _pump(client, run_id, view, after)
         except KeyboardInterrupt:
             cancelled = True
             _cancel(client, run_id)
