@@ -23,6 +23,7 @@ from app.cli.console import print_error
 from app.cli.errors import EXIT_USAGE, CliError
 from app.cli.options import GLOBAL
 from app.config import SettingsError
+from app.package_files import version
 
 app = typer.Typer(
     name="aideator",
@@ -35,10 +36,25 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"aideator {version()}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks and server logs on errors.")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the installed version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     """Run one coding task as N isolated agent variations, watch them live, keep the best.

@@ -20,9 +20,9 @@ from app.cli.options import GLOBAL, EmbeddedOpt, QuietOpt
 from app.cli.runs_common import private_data_hint, serve_port, serve_url, start_run
 from app.cli.session import connect, embedded_settings
 from app.cli.tables import print_outcome
+from app.package_files import PackageFilesMissing, sample_repo_dir
 from app.schemas import RunCreate, VariationSpec
 
-SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
 PROMPT = (
     "The median test fails for lists of even length. "
     "Fix numstats so that `python3 -m unittest -q` passes."
@@ -40,13 +40,12 @@ _GIT_ENV = {
 
 
 def copy_sample_repo(dest: Path) -> Path:
-    """A committed git copy of examples/sample-repo at `dest`."""
-    if not SAMPLE_REPO.is_dir():
-        raise CliError(
-            f"the sample repository is missing ({SAMPLE_REPO})",
-            hint="run the demo from a checkout of the AIdeator repository",
-        )
-    shutil.copytree(SAMPLE_REPO, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    """A committed git copy of the sample repository the package carries, at `dest`."""
+    try:
+        sample = sample_repo_dir()
+    except PackageFilesMissing as exc:
+        raise CliError(str(exc), hint="reinstall aideator (see README.md, Install)") from None
+    shutil.copytree(sample, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     env = {**os.environ, **_GIT_ENV}
     try:
         for argv in (

@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
+from app.package_files import agent_source_dir
 from app.runners.base import VariationJob
 
-AGENT_SRC = Path(__file__).resolve().parents[2] / "agent_image" / "src"
 BASE_ENV = {
     "LANG": "C.UTF-8",
     "PYTHONUNBUFFERED": "1",
@@ -46,7 +46,7 @@ def agent_env(job: VariationJob, *, home: Path, path: str, base_url: str | None)
         **BASE_ENV,
         "HOME": str(home),
         "PATH": path,
-        "PYTHONPATH": str(AGENT_SRC),
+        "PYTHONPATH": str(agent_source_dir()),
         "AIDEATOR_SPEC": agent_spec(job),
     }
     if base_url and job.gateway_token:

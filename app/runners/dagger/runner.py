@@ -22,6 +22,7 @@ from pathlib import Path
 
 import structlog
 
+from app.package_files import dagger_module_dir
 from app.runners.base import (
     AgentExit,
     Availability,
@@ -47,7 +48,6 @@ from app.runners.dagger.output import BoundedTail, read_bounded
 
 log = structlog.get_logger()
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 INSTALL_HINT = "install the Dagger CLI: https://docs.dagger.io/install"
 ENGINE_HINT = (
     "start Docker (or Podman/nerdctl/finch) so the CLI can start its engine, "
@@ -137,7 +137,7 @@ class DaggerRunner:
     ) -> None:
         self._checker = checker  # checks run on the host's copy of the tree (a local sandbox)
         self._dagger_bin = dagger_bin
-        self._module = str(module if module is not None else REPO_ROOT)
+        self._module = str(module if module is not None else dagger_module_dir())
         self._grace = grace_seconds
         self._ttl = availability_ttl
         self._probe_timeout = probe_timeout

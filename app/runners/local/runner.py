@@ -17,7 +17,8 @@ from pathlib import Path
 
 import structlog
 
-from app.runners.agent_launch import AGENT_SRC, agent_env, agent_spec
+from app.package_files import agent_source_dir
+from app.runners.agent_launch import agent_env, agent_spec
 from app.runners.base import (
     AgentExit,
     Availability,
@@ -98,7 +99,7 @@ class LocalRunner:
         mounts = [
             *host_mounts(interpreter_mounts(python)),
             *hiding_args(hidden_paths(SYSTEM_PATHS)),
-            *runtime_mounts(AGENT_SRC, claude_binary()),
+            *runtime_mounts(agent_source_dir(), claude_binary()),
         ]
         return SandboxHost(
             bwrap=bwrap,

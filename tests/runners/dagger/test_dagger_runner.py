@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from app.package_files import dagger_module_dir
 from app.runners.base import AgentExit, AgentSpec, VariationJob
-from app.runners.dagger import ENGINE_HINT, INSTALL_HINT, REPO_ROOT, DaggerRunner
+from app.runners.dagger import ENGINE_HINT, INSTALL_HINT, DaggerRunner
 from app.runners.dagger.command import (
     GATEWAY_TOKEN_ENV,
     GIT_TOKEN_ENV,
@@ -262,7 +263,7 @@ class TestAvailability:
         monkeypatch.setenv("PATH", str(tmp_path / "bin"))
         monkeypatch.setenv("FAKE_DAGGER_VERSION", "dagger v0.18.2 (stand-in)")
         monkeypatch.setenv("_EXPERIMENTAL_DAGGER_RUNNER_HOST", "tcp://engine:1234")
-        result = await DaggerRunner(module=REPO_ROOT).availability()
+        result = await DaggerRunner(module=dagger_module_dir()).availability()
         assert not result.ok and "older than" in result.detail
 
     async def test_module_without_dagger_json(

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from app.runners.agent_launch import AGENT_SRC
+from app.package_files import agent_source_dir
 from app.runners.local import LocalRunner
 from tests.runners.local.test_local_support import (
     command_job,
@@ -161,7 +161,7 @@ async def test_hostile_agent_cannot_leave_its_sandbox(
         "/etc/pwned",
         "/pwned",
         "/run/aideator/pwned",
-        str(AGENT_SRC / "pwned"),
+        str(agent_source_dir() / "pwned"),
         str(Path(sys.prefix) / "pwned"),
         str(tmp_path / "pwned"),
     ]
