@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         gt=0,
         description="dagger backend: how long an engine that failed to connect is skipped.",
     )
+    snapshot_max_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1,
+        description="Largest local folder (files kept after .gitignore and the built-in "
+        "skips) a run snapshots into a base commit when it is not a git repository's root.",
+    )
     max_variations: int = Field(default=5, ge=1, le=50)
     max_concurrent_variations: int = Field(default=8, ge=1, le=256)
     variation_timeout_seconds: float = Field(default=900.0, gt=0)

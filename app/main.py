@@ -74,6 +74,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         settings.data_dir / "repos",
         allow_local=settings.allow_local_repos,
         credentials=credentials,
+        max_snapshot_bytes=settings.snapshot_max_bytes,
     )
     await workspaces.sweep_orphans(set())
     egress = EgressGate(EgressAllowList.from_setting(settings.egress_allow), events)

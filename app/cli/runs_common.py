@@ -14,6 +14,7 @@ from app.cli.session import Connection
 from app.cli.spec_file import is_local_repo
 from app.config import Settings
 from app.repos.check_command import detect_check_command
+from app.repos.snapshot import is_repository_root
 from app.schemas import RunAccepted, RunCreate
 
 SCRIPTED_WARNING = (
@@ -31,6 +32,9 @@ def pin_local_head(body: RunCreate) -> RunCreate:
     if body.ref is not None or not is_local_repo(body.repo_url):
         return body
     path = body.repo_url.removeprefix("file://")
+    if not is_repository_root(Path(path)):
+        notice("not a git repository's root: the run starts from a snapshot of the folder's files")
+        return body
     head = _git(path, "rev-parse", "--verify", "HEAD^{commit}")
     if head is None:
         return body  # not a git checkout: the server will say what is wrong

@@ -16,11 +16,13 @@ from app.repos.git_process import GitSettings, run_git, run_git_status
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
 from app.repos.refs import check_ref_syntax, is_full_sha
+from app.repos.snapshot import is_repository_root, snapshot_folder
 from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
 from app.repos.workspace import check_out, copy_repository
 
 log = structlog.get_logger()
 
+MIB = 1024**2
 GIB = 1024**3
 
 
@@ -45,6 +47,7 @@ class RepoCache:
         *,
         clone_timeout: float = 300,
         max_repo_bytes: int = 2 * GIB,
+        max_snapshot_bytes: int = 200 * MIB,
         allow_local: bool = False,
         resolver: Resolver | None = None,
         git_binary: str = "git",
@@ -53,6 +56,7 @@ class RepoCache:
         self.layout = CacheLayout(root.absolute())
         self.clone_timeout = clone_timeout
         self.max_repo_bytes = max_repo_bytes
+        self.max_snapshot_bytes = max_snapshot_bytes
         self.allow_local = allow_local
         self._resolver = resolver
         self._git_binary = git_binary
@@ -60,6 +64,7 @@ class RepoCache:
         self._locks: dict[str, asyncio.Lock] = {}
         self._synced: set[tuple[str, str]] = set()  # (run_id, mirror name) fetched this run
         self._run_mirrors: dict[str, Path] = {}
+        self._sources: dict[str, dict[str, str]] = {}  # run id -> how its base commit was made
         self._cloning: set[str] = set()  # mirror names whose first clone is under way
 
     def workspace_path(self, run_id: str, variation_id: int) -> Path:
@@ -120,6 +125,10 @@ class RepoCache:
             check_ref_syntax(ref)
         access = await self.remote(repo_url)
         checked, mirror, settings = access.checked, access.mirror, access.settings
+        if checked.kind in ("path", "file"):
+            folder = Path(checked.url.removeprefix("file://"))
+            if not await asyncio.to_thread(is_repository_root, folder):
+                return await self._prepare_snapshot(run_id, folder, ref)
         async with access.lock:
             if (run_id, mirror.name) not in self._synced:
                 started = asyncio.get_running_loop().time()
@@ -155,7 +164,38 @@ class RepoCache:
                 max_bytes=self.max_repo_bytes,
             )
         self._run_mirrors[run_id] = mirror
+        self._sources[run_id] = {"source": "commit", "sha": sha}
         return sha
+
+    async def _prepare_snapshot(self, run_id: str, folder: Path, ref: str | None) -> str:
+        """Snapshot a plain folder (or a repository's subfolder) into its own bare repository.
+
+        The repository keeps every snapshot's objects: a run that started from an earlier
+        snapshot of the same folder still finds its base commit.
+        """
+        if ref not in (None, "HEAD"):
+            raise RepoError(
+                "ref names a commit, but repo_url is a folder that is not a git repository's "
+                "root (its files are snapshotted as they are); leave ref out",
+                details={"field": "ref"},
+            )
+        mirror = self.layout.mirror_dir(f"snapshot:{folder}")
+        async with self._lock(mirror):
+            snap = await snapshot_folder(
+                folder,
+                mirror,
+                settings=self._settings(None),
+                max_bytes=self.max_snapshot_bytes,
+                limit_seconds=self.clone_timeout,
+            )
+        log.info("repo_snapshotted", run_id=run_id, files=snap.files, bytes=snap.bytes)
+        self._run_mirrors[run_id] = mirror
+        self._sources[run_id] = {"source": "snapshot", "tree": snap.tree}
+        return snap.commit
+
+    def source_of(self, run_id: str) -> dict[str, str]:
+        """How a prepared run's base commit was made: a repository's commit or a snapshot."""
+        return dict(self._sources.get(run_id, {}))
 
     async def add_worktree(self, *, run_id: str, variation_id: int, base_sha: str) -> Path:
         """Create variation n's own working tree at base_sha (replacing any old one)."""
@@ -242,6 +282,7 @@ class RepoCache:
         run_dir = self.layout.run_dir(run_id)
         await asyncio.to_thread(remove_tree, run_dir)
         self._run_mirrors.pop(run_id, None)
+        self._sources.pop(run_id, None)
         self._synced = {key for key in self._synced if key[0] != run_id}
         log.info("run_workspaces_removed", run_id=run_id)
 

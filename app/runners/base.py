@@ -59,6 +59,7 @@ class VariationJob:
     repo_url: str
     base_sha: str
     ref: str | None = None
+    source: dict[str, str] = field(default_factory=dict)  # commit or folder snapshot (manifest)
     timeout_seconds: float = 900.0
     env: dict[str, str] = field(default_factory=dict)  # extra env for the agent (no secrets)
     gateway_socket: Path | None = None  # Unix socket of this variation's LLM gateway

@@ -69,6 +69,7 @@ async def prepare_job(
         relay=(relay_url, relay_token),
         git_token=git_token,
         egress=egress,
+        source=workspaces.source_of(run.id),
     )
 
 
@@ -83,6 +84,7 @@ def variation_job(
     relay: tuple[str | None, str | None],
     git_token: str | None,
     egress: Path | None,
+    source: dict[str, str] | None = None,
 ) -> VariationJob:
     """The job for one variation; the gateway is reached the way the backend says it can."""
     relay_url, relay_token = relay
@@ -96,6 +98,7 @@ def variation_job(
         repo_url=run.repo_url,
         base_sha=ready.base,
         ref=run.ref,
+        source=dict(source or {}),
         timeout_seconds=run.timeout_seconds,
         env=dict(variation.spec.get("env") or {}),
         gateway_socket=(

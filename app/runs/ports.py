@@ -38,6 +38,10 @@ class Workspaces(Protocol):
         """A file's text at base_sha (None when absent)."""
         ...
 
+    def source_of(self, run_id: str) -> dict[str, str]:
+        """How the run's base commit was made: `{"source": "commit"|"snapshot", ...}`."""
+        ...
+
     async def remove_run(self, run_id: str) -> None:
         """Delete the run's working trees."""
         ...

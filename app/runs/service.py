@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from app.config import Settings
 from app.db import Database
@@ -22,10 +23,19 @@ from app.status import RunStatus, VariationStatus
 
 
 async def check_repo_url(url: str, settings: Settings) -> str:
-    """Apply the repository URL policy (422 naming `repo_url` when refused)."""
+    """Apply the repository URL policy, and a folder snapshot's size limit (422 `repo_url`)."""
+    from app.repos.layout import CacheLayout
+    from app.repos.snapshot import measure_folder
     from app.repos.url_policy import check_repo_url as policy
 
-    return await policy(url, allow_local=settings.allow_local_repos)
+    checked = await policy(url, allow_local=settings.allow_local_repos)
+    if not checked.startswith(("https://", "http://")):
+        await measure_folder(
+            Path(checked.removeprefix("file://")),
+            layout=CacheLayout(settings.data_dir.absolute() / "repos"),
+            max_bytes=settings.snapshot_max_bytes,
+        )
+    return checked
 
 
 async def create_run(

@@ -134,6 +134,10 @@ def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> d
         "repo_url": job.repo_url,
         "ref": job.ref,
         "base_sha": job.base_sha,
+        # "commit": base_sha is the repository's commit; "snapshot": a folder's files, with
+        # snapshot_tree the git tree id (a hash of exactly those files).
+        "source": job.source.get("source", "commit"),
+        **({"snapshot_tree": job.source["tree"]} if "tree" in job.source else {}),
         "agent": spec.agent,
         "agent_version": result.get("agent_version"),
         "claude_code_version": result.get("claude_code_version"),

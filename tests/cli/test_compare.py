@@ -142,8 +142,8 @@ class TestExit2:
         assert res.returncode == 2 and "cannot reach" in res.stderr
 
     def test_repository_that_cannot_be_cloned(self, server: ServerProcess, tmp_path: Path) -> None:
-        not_a_repo = tmp_path / "empty"
-        not_a_repo.mkdir()
+        not_a_repo = tmp_path / "broken"
+        (not_a_repo / ".git").mkdir(parents=True)  # a repository's root that git cannot read
         res = aideator(
             "compare",
             "--server",
