@@ -16,7 +16,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md dagger.json ./
 COPY app ./app
 COPY agent_image ./agent_image
-COPY dagger/pyproject.toml ./dagger/pyproject.toml
+COPY dagger/pyproject.toml dagger/uv.lock ./dagger/
 COPY dagger/src ./dagger/src
 COPY examples ./examples
 RUN uv build --out-dir /dist \

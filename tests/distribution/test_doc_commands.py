@@ -41,10 +41,21 @@ CANNOT_RUN: dict[str, str] = {
         "<run_id> stands for the run started above; tests/e2e/test_stream_resume.py reads it"
     ),
     "curl -s localhost:8000/api/v1/runs/<run_id>/": (
-        "<run_id> stands for the run started above; tests/api/test_runs.py covers diff and select"
+        "<run_id> stands for the run started above; tests/api covers diff, select and push"
     ),
     "uv run aideator run --repo https://github.com/you/project": (
         "a placeholder repository, and this machine reaches no code host"
+    ),
+    "uv run aideator runs apply ID N": (
+        "ID and N stand for a run and a variation; tests/cli/test_deliver.py applies one"
+    ),
+    "uv run aideator runs push ID N": (
+        "ID and N stand for a run and a variation, and a push needs the repository's remote "
+        "(a code host); tests/cli/test_deliver.py pushes to a local git server"
+    ),
+    "uv run aideator compare --spec run.yaml --push-winner": (
+        "run.yaml stands for your spec, and the push needs a code host; "
+        "tests/cli/test_deliver.py covers --push-winner"
     ),
     "dagger call ": (
         "needs the Dagger CLI and a Dagger engine, neither of which exists here; "
