@@ -12,7 +12,7 @@ from pathlib import Path
 
 import structlog
 
-from app.runners.agent_launch import AGENT_SRC
+from app.package_files import agent_source_dir
 
 log = structlog.get_logger()
 
@@ -93,7 +93,7 @@ def _borrow_objects(git_dir: Path, objects: Path) -> None:
 async def _run_compute_diff(
     workspace: Path, base_sha: str, setup_tree: str | None, env: dict[str, str]
 ) -> PartialDiff | None:
-    argv = [sys.executable, "-I", "-c", _PROGRAM, str(AGENT_SRC), str(workspace), base_sha]
+    argv = [sys.executable, "-I", "-c", _PROGRAM, str(agent_source_dir()), str(workspace), base_sha]
     proc = await asyncio.create_subprocess_exec(
         *argv,
         setup_tree or "",
