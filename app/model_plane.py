@@ -15,6 +15,7 @@ from app.events.log import EventLog
 from app.gateway import Gateway, RequestRules
 from app.gateway.listener import Listener, bind_tcp
 from app.gateway.rules import DEFAULT_ENDPOINTS, parse_endpoints, parse_models
+from app.runs.budget_repository import DatabaseBudget
 from app.runs.model_access import GatewayAccess, UsageRecorder
 
 log = structlog.get_logger()
@@ -74,6 +75,8 @@ async def start_model_plane(settings: Settings, events: EventLog) -> ModelPlane:
         on_budget_exhausted=recorder.on_budget_exhausted,
         rules=request_rules(settings),
         on_refusal=recorder.on_refusal,
+        # The run budget is one ledger in the database, shared by every replica's gateway.
+        shared_budget=DatabaseBudget(events.db),
     )
     # A short private path: Unix socket paths are limited to 107 bytes.
     socket_dir = Path(tempfile.mkdtemp(prefix="aideator-gw-"))

@@ -95,6 +95,13 @@ class Ledger:
         spend.refusal_reported = True
         return Refusal(budget_message(run.budget_usd, run.spent_usd), first)
 
+    def refusal(self, run_id: str, variation_id: int, message: str) -> Refusal:
+        """A refusal decided elsewhere (the shared ledger), reported once per variation."""
+        spend = self.run(run_id).variation(variation_id)
+        first = not spend.refusal_reported
+        spend.refusal_reported = True
+        return Refusal(message, first)
+
     def record(self, run_id: str, variation_id: int, usage: Usage, cost_usd: float) -> None:
         """Add one response's usage and cost (ignored once the run is closed)."""
         run = self._runs.get(run_id)

@@ -18,6 +18,7 @@ from app.gateway.listener import Listener, bind_tcp, bind_unix
 from app.gateway.pricing import PriceTable, default_prices
 from app.gateway.proxy import Proxy
 from app.gateway.rules import RequestRules
+from app.gateway.shared_budget import SharedBudget
 from app.gateway.sinks import BudgetSink, RefusalSink, UsageSink
 from app.gateway.usage import Usage
 
@@ -39,6 +40,7 @@ class Gateway:
         shutdown_grace_seconds: int = 5,
         rules: RequestRules | None = None,
         on_refusal: RefusalSink | None = None,
+        shared_budget: SharedBudget | None = None,
     ) -> None:
         secret = SecretStr(api_key) if isinstance(api_key, str) else api_key
         if secret is not None and not secret.get_secret_value():
@@ -57,6 +59,7 @@ class Gateway:
             upstream_timeout=upstream_timeout,
             guard=self._guard,
             on_refusal=on_refusal,
+            shared_budget=shared_budget,
         )
         self._shutdown_grace = shutdown_grace_seconds
         self._listener: Listener | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any
 
 import anyio
 import httpx
@@ -15,7 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from app.gateway.anthropic_errors import error_response, sse_error_event
-from app.gateway.budget import Ledger, Refusal
+from app.gateway.budget import Ledger, Refusal, budget_message
 from app.gateway.guard import MAX_RECORDED_REFUSALS, Guard
 from app.gateway.identity import TokenRegistry, VariationKey, token_from_headers
 from app.gateway.policy import (
@@ -28,6 +29,7 @@ from app.gateway.policy import (
 )
 from app.gateway.pricing import PriceTable
 from app.gateway.rules import PolicyRefusal, parse_body
+from app.gateway.shared_budget import Reservation, SharedBudget, upper_cost_usd
 from app.gateway.sinks import BudgetSink, RefusalSink, UsageSink
 from app.gateway.usage import SseUsageMeter, UsageMeter
 
@@ -52,7 +54,9 @@ class Proxy:
         upstream_timeout: float,
         guard: Guard,
         on_refusal: RefusalSink | None = None,
+        shared_budget: SharedBudget | None = None,
     ) -> None:
+        self._shared_budget = shared_budget
         self._base_url = upstream_url.rstrip("/")
         self._api_key = api_key
         self._tokens = tokens
@@ -106,6 +110,7 @@ class Proxy:
         body = await self._read_body(request)
         if body is None:
             return await self._deny(key, self._guard.too_large(method, path))
+        data: dict[str, Any] = {}
         if self._guard.reads_body(method, path):
             # A big body is parsed off the event loop, which serves every run's streams.
             data = (
@@ -116,7 +121,20 @@ class Proxy:
             refused = self._guard.after_body(key, method, path, data)
             if refused is not None:
                 return await self._deny(key, refused)
-        return await self._forward(request, key, body, metered=metered)
+        reservation: Reservation | None = None
+        if metered and self._shared_budget is not None:
+            reservation = await self._shared_budget.reserve(
+                key.run_id, upper_cost_usd(self._prices, data, len(body))
+            )
+            if reservation is None:
+                return await self._refuse(key, await self._shared_refusal(key))
+        return await self._forward(request, key, body, metered=metered, reservation=reservation)
+
+    async def _shared_refusal(self, key: VariationKey) -> Refusal:
+        assert self._shared_budget is not None
+        state = await self._shared_budget.state(key.run_id)
+        message = budget_message(state.budget_usd or 0.0, state.spent_usd)
+        return self._ledger.refusal(key.run_id, key.variation_id, message)
 
     async def _read_body(self, request: Request) -> bytes | None:
         chunks: list[bytes] = []
@@ -137,7 +155,13 @@ class Proxy:
         return headers
 
     async def _forward(
-        self, request: Request, key: VariationKey, body: bytes, *, metered: bool
+        self,
+        request: Request,
+        key: VariationKey,
+        body: bytes,
+        *,
+        metered: bool,
+        reservation: Reservation | None = None,
     ) -> Response:
         started = time.monotonic()
         url = self._base_url + request.url.path
@@ -159,10 +183,13 @@ class Proxy:
                 variation_id=key.variation_id,
                 error=type(exc).__name__,
             )
+            await self._settle(reservation, 0.0)
             return error_response(502, "api_error", "upstream model API unreachable")
         headers = response_headers(upstream.headers)
         if upstream.headers.get("content-type", "").startswith("text/event-stream"):
-            relay = self._relay(request, key, upstream, metered=metered, started=started)
+            relay = self._relay(
+                request, key, upstream, metered=metered, started=started, reservation=reservation
+            )
             return StreamingResponse(relay, status_code=upstream.status_code, headers=headers)
         try:
             content = await upstream.aread()
@@ -174,7 +201,9 @@ class Proxy:
         meter = UsageMeter()
         if metered and upstream.status_code == 200:
             meter.observe_json_body(content)
-        await self._finish(request, key, meter, upstream.status_code, started, "complete")
+        await self._finish(
+            request, key, meter, upstream.status_code, started, "complete", reservation
+        )
         return Response(content, status_code=upstream.status_code, headers=headers)
 
     async def _relay(
@@ -185,6 +214,7 @@ class Proxy:
         *,
         metered: bool,
         started: float,
+        reservation: Reservation | None,
     ) -> AsyncIterator[bytes]:
         meter = SseUsageMeter()
         outcome = "client_gone"
@@ -201,7 +231,9 @@ class Proxy:
             # Runs on client disconnect (cancellation) too: what was used is still recorded.
             with anyio.CancelScope(shield=True):
                 await upstream.aclose()
-                await self._finish(request, key, meter, upstream.status_code, started, outcome)
+                await self._finish(
+                    request, key, meter, upstream.status_code, started, outcome, reservation
+                )
 
     async def _finish(
         self,
@@ -211,6 +243,7 @@ class Proxy:
         status: int,
         started: float,
         outcome: str,
+        reservation: Reservation | None = None,
     ) -> None:
         usage = meter.usage()
         cost = 0.0
@@ -222,6 +255,7 @@ class Proxy:
                 web_search_requests=meter.web_search_requests,
             )
             self._ledger.record(key.run_id, key.variation_id, usage, cost)
+        await self._settle(reservation, cost)
         log.info(
             "gateway.response",
             run_id=key.run_id,
@@ -238,6 +272,16 @@ class Proxy:
         if meter.seen:
             await self._call_sink(
                 "usage", self._on_usage(key.run_id, key.variation_id, usage, cost)
+            )
+
+    async def _settle(self, reservation: Reservation | None, cost: float) -> None:
+        if reservation is None or self._shared_budget is None:
+            return
+        try:
+            await self._shared_budget.settle(reservation, cost)
+        except Exception as exc:
+            log.warning(
+                "gateway.settle_failed", run_id=reservation.run_id, error=type(exc).__name__
             )
 
     async def _refuse(self, key: VariationKey, refusal: Refusal) -> Response:

@@ -9,8 +9,12 @@ each request's cost, all replicas together never pass a run's budget by more tha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from app.gateway.pricing import PriceTable
+from app.gateway.usage import Usage
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,15 @@ class SharedBudget(Protocol):
     async def state(self, run_id: str) -> BudgetState:
         """The run's budget and ledger."""
         ...
+
+
+def upper_cost_usd(prices: PriceTable, data: Mapping[str, Any], body_bytes: int) -> float:
+    """An upper bound of a Messages request's cost: every body byte an input token written to
+    the 1-hour cache (the dearest input rate), plus `max_tokens` output tokens."""
+    model = data.get("model")
+    price = prices.price_for(model if isinstance(model, str) else None)
+    rates = price.rates_for(Usage(input_tokens=body_bytes))
+    max_tokens = data.get("max_tokens")
+    output = max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else 0
+    dearest_input = max(rates.input, rates.cache_write_1h, rates.cache_write_5m)
+    return body_bytes * dearest_input + output * rates.output
