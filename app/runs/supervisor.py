@@ -4,43 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import functools
-import time
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Literal
 
 import structlog
 
 from app.config import Settings
 from app.db import Database
 from app.egress.gate import EgressGate
-from app.errors import AppError, BackendUnavailable, Conflict
-from app.events import payloads as events_out
+from app.errors import BackendUnavailable, Conflict
 from app.events.log import EventLog
-from app.models import Run, Variation, utcnow
+from app.models import Run, Variation
 from app.runners.base import (
     Availability,
     Capabilities,
     Runner,
     TreeLocation,
-    VariationJob,
 )
-from app.runs import early_stop, finalize, turns
+from app.runs import finalize, turns
 from app.runs import repository as repo
-from app.runs.jobs import prepare_job
+from app.runs.execution import RunExecution, StopReason
 from app.runs.ports import Gatekeeper, Workspaces
-from app.runs.setup_phase import SetupPhase, SetupPlan, SetupResult
-from app.runs.variation import mark_running, run_variation
+from app.runs.setup_phase import SetupPhase
 from app.status import RunStatus, VariationStatus
 
 log = structlog.get_logger()
-StopReason = Literal["cancelled", "interrupted"]
 
 
 class Supervisor:
-    """Owns every running run's task; the only caller of runner backends."""
+    """Owns every running run's task; its RunExecution is the only caller of runner backends."""
 
     def __init__(
         self,
@@ -57,15 +48,19 @@ class Supervisor:
         self._settings = settings
         self._db = db
         self._events = events
-        self._runner = runner
         self._workspaces = workspaces
         self._gateway = gateway
-        self._setup = setup
-        self._egress = egress
-        self._slots = asyncio.Semaphore(settings.max_concurrent_variations)
+        self._exec = RunExecution(
+            settings=settings,
+            db=db,
+            events=events,
+            runner=runner,
+            workspaces=workspaces,
+            gateway=gateway,
+            setup=setup,
+            egress=egress,
+        )
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._stop_reason: dict[str, StopReason] = {}
-        self._stopped_early: dict[str, str] = {}  # run id -> why its others were stopped
         self._shutdown_task: asyncio.Task[None] | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
         self._release_timers: dict[str, asyncio.Task[None]] = {}
@@ -78,16 +73,16 @@ class Supervisor:
     @property
     def backend(self) -> str:
         """The runner backend's name."""
-        return self._runner.name
+        return self._exec.runner.name
 
     @property
     def capabilities(self) -> Capabilities:
         """What the backend can do (see app/runners/base.py)."""
-        return self._runner.capabilities
+        return self._exec.runner.capabilities
 
     async def availability(self) -> Availability:
         """Whether the backend can run variations here (for readiness and new runs)."""
-        return await self._runner.availability()
+        return await self._exec.runner.availability()
 
     @property
     def active_runs(self) -> set[str]:
@@ -107,7 +102,7 @@ class Supervisor:
         task = self._tasks.get(run_id)
         if task is None:
             return False
-        self._stop_reason.setdefault(run_id, reason)
+        self._exec.stop_reason.setdefault(run_id, reason)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.shield(task)
@@ -136,7 +131,7 @@ class Supervisor:
             raise BackendUnavailable("the server is shutting down; retry shortly")
         vid = variation.variation_id
         workspace = self._workspaces.workspace_path(run.id, vid)
-        remote = self._runner.capabilities.tree is TreeLocation.REMOTE
+        remote = self._exec.runner.capabilities.tree is TreeLocation.REMOTE
         reason = turns.refusal(run, variation, workspace, remote)
         if reason is None and run.id in self._tasks:
             reason = "the run's last turn is still finishing; retry in a moment"
@@ -155,78 +150,13 @@ class Supervisor:
     async def _turn(
         self, run: Run, variation: Variation, prompt: str, turn: int, workspace: Path
     ) -> None:
-        vid = variation.variation_id
-        with structlog.contextvars.bound_contextvars(run_id=run.id, variation_id=vid, turn=turn):
-            try:
-                if self._gateway is not None:
-                    spent = sum(v.cost_usd for v in await repo.get_variations(self._db, run.id))
-                    self._gateway.open_run(run.id, budget_usd=run.budget_usd, spent_usd=spent)
-                ready = turns.turn_setup(run, variation)
-                async with self._slots, contextlib.AsyncExitStack() as stack:
-                    egress = None
-                    if run.setup.get("network") == "egress" and self._egress is not None:
-                        egress = await stack.enter_async_context(self._egress.proxy(run.id, vid))
-                    job = await prepare_job(
-                        run,
-                        variation,
-                        ready,
-                        egress=egress,
-                        capabilities=self._runner.capabilities,
-                        workspaces=self._workspaces,
-                        gateway=self._gateway,
-                        events=self._events,
-                        server_url=self._settings.server_url,
-                        workspace=workspace,
-                    )
-                    job = dataclasses.replace(
-                        job,
-                        prompt=prompt,
-                        spec=turns.turn_spec(variation),
-                        turn=turn,
-                        seq_base=await repo.last_line_seq(self._db, run.id, vid),
-                    )
-                    await self._run_turn(run, job)
-                await finalize.finish_run(self._events, self._db, run, None)
-            except asyncio.CancelledError:
-                reason = self._stop_reason.get(run.id, "cancelled")
-                await finalize.stop_pending(
-                    self._events, run.id, [variation], VariationStatus(reason)
-                )
-                await finalize.finish_run(self._events, self._db, run, RunStatus(reason))
-            except Exception as exc:
-                log.exception("turn.crashed")
-                await finalize.stop_pending(
-                    self._events,
-                    run.id,
-                    [variation],
-                    VariationStatus.FAILED,
-                    f"internal error: {exc}",
-                )
-                await finalize.finish_run(self._events, self._db, run, None)
-            finally:
-                self._stop_reason.pop(run.id, None)
-                if self._gateway is not None:
-                    self._gateway.close_run(run.id)
-                await self._release_workspaces(run.id)
-
-    async def _run_turn(self, run: Run, job: VariationJob) -> None:
         try:
-            await run_variation(
-                events=self._events,
-                runner=self._runner,
-                job=job,
-                check_command=run.check_command,
-                check_timeout=self._settings.check_timeout_seconds,
-                apply_diff=None,  # turns run only where the tree is on the host
-                gateway_record=(
-                    None
-                    if self._gateway is None
-                    else functools.partial(self._gateway.record_of, run.id, job.variation_id)
-                ),
-            )
+            await self._exec.turn(run, variation, prompt, turn, workspace)
         finally:
+            self._exec.stop_reason.pop(run.id, None)
             if self._gateway is not None:
-                self._gateway.revoke(run.id, job.variation_id)
+                self._gateway.close_run(run.id)
+            await self._release_workspaces(run.id)
 
     async def _interrupt_all(self) -> None:
         await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
@@ -238,10 +168,10 @@ class Supervisor:
         variations = await repo.get_variations(self._db, run_id)
         with structlog.contextvars.bound_contextvars(run_id=run_id):
             try:
-                await self._execute(run, variations)
+                await self._exec.execute(run, variations)
             except asyncio.CancelledError:
                 # Wherever the cancel landed, the run and its variations end properly.
-                reason = self._stop_reason.get(run_id, "cancelled")
+                reason = self._exec.stop_reason.get(run_id, "cancelled")
                 stopped = VariationStatus(reason)
                 await finalize.stop_pending(self._events, run_id, variations, stopped)
                 await finalize.finish_run(self._events, self._db, run, RunStatus(reason))
@@ -255,8 +185,8 @@ class Supervisor:
                     error="internal error; see server log",
                 )
             finally:
-                self._stop_reason.pop(run_id, None)
-                self._stopped_early.pop(run_id, None)
+                self._exec.stop_reason.pop(run_id, None)
+                self._exec.stopped_early.pop(run_id, None)
                 if self._gateway is not None:
                     self._gateway.close_run(run_id)
                 await self._release_workspaces(run_id)
@@ -293,144 +223,3 @@ class Supervisor:
         timer = self._release_timers.pop(run_id, None)
         if timer is not None:
             timer.cancel()
-
-    async def _execute(self, run: Run, variations: list[Variation]) -> None:
-        started = await self._events.write(
-            [events_out.run_status(run.id, RunStatus.RUNNING)],
-            guard=repo.set_run(run.id, "running", started_at=utcnow()),
-        )
-        if not started:
-            return
-        children: list[asyncio.Task[bool]] = []
-        try:
-            base_sha = await self._workspaces.prepare(
-                run_id=run.id, repo_url=run.repo_url, ref=run.ref
-            )
-            await self._events.write(
-                [events_out.run_status(run.id, RunStatus.RUNNING, base_sha=base_sha)],
-                [repo.set_run(run.id, base_sha=base_sha)],
-            )
-            if self._gateway is not None:
-                self._gateway.open_run(run.id, budget_usd=run.budget_usd)
-            async with self._set_up(run, base_sha) as ready:
-                tasks = {
-                    v.variation_id: asyncio.create_task(self._variation(run, v, ready))
-                    for v in variations
-                }
-                children = list(tasks.values())
-                passed = await early_stop.wait_for_passes(tasks, early_stop.needed(run))
-                if passed is not None:
-                    await self._stop_early(run, tasks, passed)
-        except asyncio.CancelledError:
-            for child in children:
-                child.cancel()
-            if children:
-                await asyncio.wait(children)
-            raise
-        except AppError as exc:  # e.g. the repository could not be cloned, setup failed
-            failed = VariationStatus.FAILED
-            await finalize.stop_pending(self._events, run.id, variations, failed, exc.message)
-            await finalize.finish_run(self._events, self._db, run, RunStatus.FAILED, exc.message)
-            return
-        await finalize.finish_run(self._events, self._db, run, None)
-
-    async def _stop_early(
-        self, run: Run, tasks: dict[int, asyncio.Task[bool]], passed: list[int]
-    ) -> None:
-        """Enough variations passed: cancel the rest, each keeping the reason."""
-        why = early_stop.reason(passed)
-        self._stopped_early[run.id] = why
-        running = {vid: t for vid, t in tasks.items() if not t.done()}
-        log.info("run.stopped_early", passed=passed, stopped=sorted(running))
-        await self._events.write(
-            statements=[
-                repo.set_run(
-                    run.id, early_stop=run.early_stop | {"stopped": sorted(running), "reason": why}
-                )
-            ]
-        )
-        for task in running.values():
-            task.cancel()
-        await asyncio.wait(running.values())
-
-    def _set_up(self, run: Run, base_sha: str) -> AbstractAsyncContextManager[SetupResult]:
-        if self._setup is None:
-            return contextlib.nullcontext(SetupResult(SetupPlan(None, None, None), base=base_sha))
-        return self._setup.prepared(run, base_sha)
-
-    async def _variation(self, run: Run, variation: Variation, ready: SetupResult) -> bool:
-        """Run one variation to its end; True when its check passed."""
-        vid = variation.variation_id
-        with structlog.contextvars.bound_contextvars(variation_id=vid):
-            try:
-                async with self._slots, contextlib.AsyncExitStack() as stack:
-                    egress = None
-                    if run.setup.get("network") == "egress" and self._egress is not None:
-                        egress = await stack.enter_async_context(self._egress.proxy(run.id, vid))
-                    return await self._run_one(run, variation, ready, egress)
-            except asyncio.CancelledError:
-                reason = self._stop_reason.get(run.id)
-                why = None if reason is not None else self._stopped_early.get(run.id)
-                stopped = VariationStatus(reason or "cancelled")
-                await finalize.stop_pending(self._events, run.id, [variation], stopped, why)
-                raise
-            except Exception as exc:
-                log.exception("variation.crashed")
-                await finalize.stop_pending(
-                    self._events,
-                    run.id,
-                    [variation],
-                    VariationStatus.FAILED,
-                    f"internal error: {exc}",
-                )
-                return False
-
-    async def _run_one(
-        self, run: Run, variation: Variation, ready: SetupResult, egress: Path | None
-    ) -> bool:
-        vid = variation.variation_id
-        can = self._runner.capabilities
-        job = await prepare_job(
-            run,
-            variation,
-            ready,
-            egress=egress,
-            capabilities=can,
-            workspaces=self._workspaces,
-            gateway=self._gateway,
-            events=self._events,
-            server_url=self._settings.server_url,
-        )
-        if not await mark_running(self._events, job):
-            return False
-        started = time.monotonic()
-        try:
-            outcome = await run_variation(
-                events=self._events,
-                runner=self._runner,
-                job=job,
-                check_command=run.check_command,
-                check_timeout=self._settings.check_timeout_seconds,
-                apply_diff=(
-                    self._workspaces.apply_patch if can.tree is TreeLocation.REMOTE else None
-                ),
-                gateway_record=(
-                    None
-                    if self._gateway is None
-                    else functools.partial(self._gateway.record_of, run.id, vid)
-                ),
-            )
-        except asyncio.CancelledError:
-            why = self._stopped_early.get(run.id)
-            if (
-                why is not None
-                and can.tree is TreeLocation.HOST
-                and run.id not in self._stop_reason
-            ):
-                duration = time.monotonic() - started
-                await early_stop.record_stopped(self._events, job, why, duration)
-            raise
-        finally:
-            if self._gateway is not None:
-                self._gateway.revoke(run.id, vid)
-        return outcome.check is not None and outcome.check.exit_code == 0

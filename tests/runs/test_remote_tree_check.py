@@ -86,7 +86,7 @@ async def test_diff_applied_before_the_check(
         services = app.state.services
         # The configured (process) backend checks the host's copy of the tree.
         stand_in = RemoteTreeStandIn(_diff_of(git_repo), services.runner.check)
-        services.supervisor._runner = stand_in  # the backend under test
+        services.supervisor._exec.runner = stand_in  # the backend under test
         services.runner = stand_in
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
