@@ -1,5 +1,6 @@
 """The dagger backend: one `dagger call` of the module per variation."""
 
-from app.runners.dagger.runner import ENGINE_HINT, INSTALL_HINT, DaggerRunner
+from app.runners.dagger.availability import ENGINE_HINT, INSTALL_HINT
+from app.runners.dagger.runner import DaggerRunner
 
 __all__ = ["ENGINE_HINT", "INSTALL_HINT", "DaggerRunner"]

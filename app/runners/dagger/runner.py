@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
 import shutil
 import signal
 import tempfile
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +36,10 @@ from app.runners.base import (
     VariationJob,
 )
 from app.runners.child import kill_group
+from app.runners.dagger.availability import (
+    RUNNER_HOST_ENV,
+    probe_cli_and_engine,
+)
 from app.runners.dagger.command import (
     DaggerInvocation,
     InvocationError,
@@ -48,18 +51,6 @@ from app.runners.dagger.output import BoundedTail, read_bounded
 
 log = structlog.get_logger()
 
-INSTALL_HINT = "install the Dagger CLI: https://docs.dagger.io/install"
-ENGINE_HINT = (
-    "start Docker (or Podman/nerdctl/finch) so the CLI can start its engine, "
-    "or set _EXPERIMENTAL_DAGGER_RUNNER_HOST to a running Dagger engine"
-)
-LIMITS = (
-    "none per container: Dagger has no CPU/memory limit API; only the wall-clock timeout "
-    "is enforced (size the engine's host or Kubernetes pod instead)"
-)
-CONTAINER_RUNTIMES = ("docker", "podman", "nerdctl", "finch")
-RUNNER_HOST_ENV = "_EXPERIMENTAL_DAGGER_RUNNER_HOST"
-_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 MAX_ENGINE_ATTEMPTS = 2  # a variation whose engine did not connect is retried once
 # What the CLI says when it never reached its engine (nothing ran, so a retry is safe).
 _CONNECT_FAILURE = re.compile(
@@ -78,34 +69,6 @@ def connect_failure(ended: AgentExit) -> str | None:
         if _CONNECT_FAILURE.search(line):
             return line.strip()[:300]
     return None
-
-
-def _version_tuple(text: str) -> tuple[int, ...] | None:
-    match = _VERSION.search(text)
-    return tuple(int(part) for part in match.groups()) if match else None
-
-
-async def _probe(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[int, str]:
-    """Run a short command; its exit code (-1: did not finish) and its combined output."""
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            env=dict(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return -1, str(exc)
-    try:
-        async with asyncio.timeout(timeout):
-            out, _ = await proc.communicate()
-    except TimeoutError:
-        kill_group(proc.pid)
-        await proc.wait()
-        return -1, f"no answer within {timeout:g} s"
-    return proc.returncode or 0, out.decode("utf-8", "replace").strip()
 
 
 class DaggerRunner:
@@ -148,7 +111,15 @@ class DaggerRunner:
         """CLI present, module found, engine startable or remote; cached for a short while."""
         now = time.monotonic()
         if self._cached is None or now - self._cached[0] >= self._ttl:
-            self._cached = (time.monotonic(), await self._check())
+            self._cached = (
+                time.monotonic(),
+                await probe_cli_and_engine(
+                    self._dagger_bin,
+                    self._module,
+                    pool=self._pool is not None,
+                    probe_timeout=self._probe_timeout,
+                ),
+            )
         result = self._cached[1]
         if self._pool is None or not result.ok:
             return result
@@ -162,74 +133,6 @@ class DaggerRunner:
             hint=None if up else "every engine failed to connect; see engines[].last_error",
             engines=tuple(states),
         )
-
-    async def _check(self) -> Availability:
-        env = dict(os.environ)
-        path = env.get("PATH", os.defpath)
-        exe = shutil.which(self._dagger_bin, path=path)
-        if exe is None:
-            return Availability(
-                ok=False,
-                detail=f"the dagger CLI ({self._dagger_bin!r}) was not found",
-                hint=INSTALL_HINT,
-                limits=LIMITS,
-            )
-        has_config, wanted = await asyncio.to_thread(self._module_engine_version)
-        if not has_config:
-            return Availability(
-                ok=False,
-                detail=f"no dagger.json in the module path {self._module}",
-                hint="pass DaggerRunner(module=...) the AIdeator repository root or a git ref "
-                "of it, e.g. github.com/<owner>/aideator@<tag>",
-                limits=LIMITS,
-            )
-        code, out = await _probe([exe, "version"], env, self._probe_timeout)
-        if code != 0:
-            return Availability(
-                ok=False, detail=f"`dagger version` failed: {out[-300:]}", hint=INSTALL_HINT
-            )
-        have = _version_tuple(out)
-        if wanted and have and have < wanted:
-            return Availability(
-                ok=False,
-                detail=f"dagger CLI {out} is older than the module's engine "
-                f"v{'.'.join(map(str, wanted))}",
-                hint=INSTALL_HINT,
-                limits=LIMITS,
-            )
-        if self._pool is not None:
-            return Availability(ok=True, detail=f"{out}; engine pool", limits=LIMITS)
-        if env.get(RUNNER_HOST_ENV):
-            detail = f"{out}; remote engine from {RUNNER_HOST_ENV}"
-            return Availability(ok=True, detail=detail, limits=LIMITS)
-        problems = []
-        for runtime in CONTAINER_RUNTIMES:
-            runtime_exe = shutil.which(runtime, path=path)
-            if runtime_exe is None:
-                continue
-            code, info = await _probe([runtime_exe, "info"], env, self._probe_timeout)
-            if code == 0:
-                detail = f"{out}; engine started through {runtime}"
-                return Availability(ok=True, detail=detail, limits=LIMITS)
-            problems.append(f"`{runtime} info` failed: {info.splitlines()[-1] if info else code}")
-        why = "; ".join(problems) or "no docker, podman, nerdctl or finch on PATH"
-        return Availability(
-            ok=False,
-            detail=f"{out} found, but it has no engine to talk to ({why})",
-            hint=ENGINE_HINT,
-            limits=LIMITS,
-        )
-
-    def _module_engine_version(self) -> tuple[bool, tuple[int, ...] | None]:
-        """Whether a local module has its dagger.json, and the engineVersion pinned there."""
-        path = Path(self._module)
-        if not (path.is_absolute() or path.exists()):
-            return True, None  # a remote module ref: the CLI resolves it
-        try:
-            config = json.loads((path / "dagger.json").read_text())
-        except (OSError, ValueError):
-            return False, None
-        return True, _version_tuple(str(config.get("engineVersion", "")))
 
     async def run(self, job: VariationJob) -> AsyncIterator[str | AgentExit]:
         """Run `dagger call ... stream-agent` for the job; yield one AgentExit."""
