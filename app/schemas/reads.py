@@ -1,0 +1,195 @@
+"""What the API returns (runs, variations, errors), and the small bodies of run actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.run_spec import NetworkMode
+
+
+class DiffStats(BaseModel):
+    """Size of a variation's change."""
+
+    files: int
+    insertions: int
+    deletions: int
+
+
+class CheckResult(BaseModel):
+    """Outcome of the check command on a variation's tree."""
+
+    exit_code: int | None
+    passed: bool
+    duration_seconds: float | None
+    output_tail: str | None
+
+
+class UsageRead(BaseModel):
+    """Model tokens a variation used."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+
+
+class VariationRead(BaseModel):
+    """A variation as the API returns it."""
+
+    variation_id: int
+    spec: dict[str, Any]
+    status: str
+    exit_code: int | None
+    error: str | None
+    diff_stats: DiffStats | None
+    check: CheckResult | None
+    usage: UsageRead
+    cost_usd: float
+    duration_seconds: float | None
+    score: float | None
+    score_parts: dict[str, Any]
+    manifest: dict[str, Any]
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class EarlyStopRead(BaseModel):
+    """The run's early stop: its setting and, once it acted, what it stopped and saved."""
+
+    passing: int | None = Field(
+        description="Passing variations that end the run early; null: never stops early."
+    )
+    stopped_variation_ids: list[int] = Field(description="Variations cancelled by early stop.")
+    reason: str | None = Field(description="Why, e.g. `stopped early: variation 2 passed`.")
+    saved_usd: float | None = Field(
+        description="Estimated model spend saved: per stopped variation, the median cost of "
+        "the finished variations minus what it had spent (never below 0); null when it did "
+        "not act."
+    )
+
+
+class RunSummary(BaseModel):
+    """A run in lists."""
+
+    id: str
+    repo_url: str
+    ref: str | None
+    base_sha: str | None
+    prompt: str
+    status: str
+    backend: str
+    error: str | None
+    variation_count: int
+    cost_usd: float
+    check_command: str | None = Field(
+        description="Run on each variation's tree; without one the ranking is by diff, cost "
+        "and time only."
+    )
+    passed_count: int = Field(description="Variations whose check command passed.")
+    scripted_model: bool
+    winner_policy: str
+    winning_variation_id: int | None
+    winner_selected_by: str | None
+    winner_reason: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunRead(RunSummary):
+    """A run with its variations."""
+
+    budget_usd: float | None
+    timeout_seconds: float
+    setup_command: str | None = Field(
+        description="The setup command (the spec's, or the devcontainer's once known)."
+    )
+    network: NetworkMode
+    image: str | None
+    setup: dict[str, Any] = Field(
+        description="How setup went: `source` (spec/devcontainer), `command`, `status`, `cached`."
+    )
+    early_stop: EarlyStopRead = Field(
+        default_factory=lambda: EarlyStopRead(
+            passing=None, stopped_variation_ids=[], reason=None, saved_usd=None
+        ),
+        description="The run's early stop setting and what it stopped.",
+    )
+    variations: list[VariationRead]
+
+
+class RunList(BaseModel):
+    """A page of runs, newest first."""
+
+    items: list[RunSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class VariationAccepted(BaseModel):
+    """A variation as accepted at run creation."""
+
+    variation_id: int
+    spec: dict[str, Any]
+
+
+class RunAccepted(BaseModel):
+    """Answer to run creation."""
+
+    run_id: str
+    stream_url: str
+    status: Literal["accepted"] = "accepted"
+    scripted_model: bool = Field(
+        description="True when agents talk to the scripted model, not Claude."
+    )
+    variations: list[VariationAccepted]
+
+
+class SelectWinner(BaseModel):
+    """A user's choice of the winning variation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    winning_variation_id: int = Field(ge=0)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class FollowUp(BaseModel):
+    """A follow-up message to a finished variation (its next turn)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, description="What the agent should do next.")
+
+
+class TurnAccepted(BaseModel):
+    """A follow-up turn was started; its events continue the run's stream."""
+
+    run_id: str
+    variation_id: int
+    turn: int = Field(description="The turn's number (the run's first turn is 1).")
+    stream_url: str
+
+
+class ErrorBody(BaseModel):
+    """The one error shape."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(BaseModel):
+    """`{"error": {...}}`."""
+
+    error: ErrorBody
+
+
+class StreamToken(BaseModel):
+    """Opens one run's stream: `GET .../stream?token=...`."""
+
+    run_id: str
+    token: str
+    expires_at: int = Field(description="Unix time when the token stops working.")
