@@ -195,8 +195,10 @@ class TestSources:
         (mount,) = calls(tree, "withDirectory")
         assert mount["exclude"] == [".git"] and mount["owner"] == "agent"
         execs = [c["args"] for c in calls(tree, "withExec")]
-        assert execs[0] == ["git", "init", "-q"] and execs[1] == ["git", "add", "-A"]
-        assert execs[2][-3:] == ["--allow-empty", "-m", "base"]
+        assert execs[0][:3] == [containers.AGENT_PYTHON, "-I", "-c"]  # prune (snapshot rule)
+        assert execs[1] == ["git", "init", "-q"]
+        assert execs[2] == ["git", "-c", "core.autocrlf=false", "add", "-A"]
+        assert execs[3][-3:] == ["--allow-empty", "-m", "snapshot"]
         assert steps(tree)[-1].name == "directory"
         assert steps(tree)[-1].args == {"path": "/workspace"}
 

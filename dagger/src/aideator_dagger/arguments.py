@@ -7,6 +7,7 @@ from typing import Annotated
 import dagger
 from dagger import DefaultPath, Doc, Ignore
 
+from .snapshot_rules import SKIPPED_DIRS
 from .spec import DEFAULT_MODEL
 
 AgentSource = Annotated[
@@ -25,14 +26,7 @@ Ref = Annotated[str, Doc("Branch, tag or full commit id to start from")]
 # Never uploaded with --source: environments and build output, rebuilt by setup if needed.
 SOURCE_IGNORE = [
     ".git",
-    "**/.venv",
-    "**/venv",
-    "**/node_modules",
-    "**/__pycache__",
-    "**/.mypy_cache",
-    "**/.pytest_cache",
-    "**/.ruff_cache",
-    "**/.tox",
+    *(f"**/{name}" for name in SKIPPED_DIRS if name != ".git"),
     "**/.aideator",
 ]
 Source = Annotated[

@@ -14,6 +14,13 @@ from typing import Any
 import dagger
 from dagger import dag
 
+from .snapshot_rules import (
+    PRUNE_PROGRAM,
+    SIGNATURE_DATE,
+    SIGNATURE_EMAIL,
+    SIGNATURE_NAME,
+    SKIPPED_DIRS,
+)
 from .spec import base_sha_of
 
 _SSH_URL = re.compile(r"^(ssh|git\+ssh|ssh\+git)://|^[\w.-]+@[\w.-]+:", re.IGNORECASE)
@@ -109,14 +116,30 @@ def refuse_ssh_url(repo_url: str) -> None:
 def committed_source(
     image: dagger.Container, source: dagger.Directory, owner: str
 ) -> dagger.Directory:
-    """A plain directory made into a repository with one base commit (any `.git` is dropped)."""
+    """A plain directory made into a repository with one base commit, by the server's rule.
+
+    Left out as `app/repos/snapshot.py` leaves them out: any `.git`, skipped directories,
+    virtualenvs of any name, nested repositories, symlinks leading outside, and whatever the
+    tree's `.gitignore` files ignore; the fixed signature makes the commit depend on the
+    files only.
+    """
+    signature = [
+        "env",
+        f"GIT_AUTHOR_NAME={SIGNATURE_NAME}",
+        f"GIT_AUTHOR_EMAIL={SIGNATURE_EMAIL}",
+        f"GIT_AUTHOR_DATE={SIGNATURE_DATE}",
+        f"GIT_COMMITTER_NAME={SIGNATURE_NAME}",
+        f"GIT_COMMITTER_EMAIL={SIGNATURE_EMAIL}",
+        f"GIT_COMMITTER_DATE={SIGNATURE_DATE}",
+    ]
     return (
         image.with_directory(WORKDIR, source, exclude=[".git"], owner=owner)
         .with_workdir(WORKDIR)
+        .with_exec([AGENT_PYTHON, "-I", "-c", PRUNE_PROGRAM, WORKDIR, *SKIPPED_DIRS])
         .with_exec(["git", "init", "-q"])
-        .with_exec(["git", "add", "-A"])
+        .with_exec(["git", "-c", "core.autocrlf=false", "add", "-A"])
         .with_exec(
-            ["git", *GIT_IDENTITY, "commit", "-q", "--no-verify", "--allow-empty", "-m", "base"]
+            [*signature, "git", "commit", "-q", "--no-verify", "--allow-empty", "-m", "snapshot"]
         )
         .directory(WORKDIR)
     )
