@@ -42,7 +42,7 @@ typecheck: install
 check: lint typecheck
 
 test: check
-	$(UV) run --no-sync pytest -q -p no:cacheprovider
+	$(UV) run --no-sync pytest -q -p no:cacheprovider --durations=25 -rs
 
 serve: install
 	$(UV) run --no-sync aideator serve

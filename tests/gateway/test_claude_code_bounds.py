@@ -10,7 +10,14 @@ import pytest
 from app.gateway import Gateway
 from app.scripted_model import create_app
 from app.scripted_model.scenarios import load_scenarios
-from tests.scripted_model.claude_cli import CLAUDE_BIN, expected_tree, git_copy, run, tree
+from tests.scripted_model.claude_cli import (
+    CLAUDE_BIN,
+    expected_tree,
+    first_prompt_turns,
+    git_copy,
+    run,
+    tree,
+)
 from tests.scripted_model.conftest import serve
 
 from .conftest import Sinks
@@ -75,6 +82,6 @@ async def test_every_scenario_completes_under_the_default_bounds(
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert done.result()["subtype"] == "success" and done.result()["is_error"] is False
     assert sinks.refusals == [], "the default bounds refused a request of Claude Code"
-    turns = len(load_scenarios()[scenario].turns)
+    turns = len(first_prompt_turns(scenario))
     assert default_gateway.models_used("run-cc", 0) == {model: turns}
     assert tree(workspace) == expected_tree(scenario, sample_repo)

@@ -110,10 +110,20 @@ def tree(root: Path) -> dict[str, str]:
     }
 
 
-def expected_tree(scenario: str, source: Path) -> dict[str, str]:
-    """The sample repo after applying the scenario's Edit and Write calls by hand."""
-    files = tree(source)
+def first_prompt_turns(scenario: str) -> list[Any]:
+    """The model turns one prompt plays: up to the first that awaits a follow-up message."""
+    played = []
     for turn in load_scenarios()[scenario].turns:
+        played.append(turn)
+        if turn.awaits_follow_up:
+            break
+    return played
+
+
+def expected_tree(scenario: str, source: Path) -> dict[str, str]:
+    """The sample repo after one prompt, applying the scenario's Edit and Write calls by hand."""
+    files = tree(source)
+    for turn in first_prompt_turns(scenario):
         for call in turn.tool_calls:
             if call.name not in ("Edit", "Write"):
                 continue
