@@ -55,7 +55,8 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> ServerProcess:
+    # Generous: it returns as soon as the server answers; a loaded 2-core machine took > 30 s.
+    def start(self, timeout: float = 120.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -88,7 +89,7 @@ class ServerProcess:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:
         """SIGKILL the server process only (as a crash would)."""
