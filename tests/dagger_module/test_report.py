@@ -109,14 +109,14 @@ version = 1
 [[package]]
 name = "a"
 version = "1.0"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "https://index.invalid/simple" }
 [[package]]
 name = "b"
 version = "1.0"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "https://index.invalid/simple" }
 [[package]]
 name = "b"
 version = "2.0"
-source = { registry = "https://pypi.org/simple" }
+source = { registry = "https://index.invalid/simple" }
 """
     assert constraints_from_uv_lock(lock) == "a==1.0\n"
