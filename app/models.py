@@ -54,6 +54,8 @@ class Run(SQLModel, table=True):
     base_sha: str | None = None
     prompt: str = Field(sa_column=Column(Text, nullable=False))
     check_command: str | None = None
+    # Without a check command: the base tree's obvious test command, when there is one.
+    suggested_check_command: str | None = None
     backend: str
     status: str = Field(index=True)
     error: str | None = None

@@ -67,6 +67,7 @@ def run_facts(run: RunRead) -> RunFacts:
         error=run.error,
         details={
             "id": run.id,
+            "suggested_check_command": run.suggested_check_command,
             "backend": run.backend,
             "scripted_model": run.scripted_model,
             "winner_policy": run.winner_policy,

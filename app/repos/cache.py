@@ -258,6 +258,30 @@ class RepoCache:
         )
         return out if code == 0 else None
 
+    async def list_files(
+        self, *, run_id: str, base_sha: str, folders: tuple[str, ...] = ("", "tests", "test")
+    ) -> list[str]:
+        """Paths of the files directly in these folders at base_sha (git objects only)."""
+        mirror = self._run_mirrors.get(run_id)
+        if mirror is None or not is_full_sha(base_sha):
+            return []
+        names: list[str] = []
+        for folder in folders:
+            tree = f"{base_sha}:{folder}" if folder else base_sha
+            code, out, _ = await run_git_status(
+                ["--git-dir", str(mirror), "ls-tree", "-z", tree],
+                settings=self._settings(None),
+                what="listing files",
+                limit_seconds=self.clone_timeout,
+            )
+            if code != 0:
+                continue
+            for entry in out.split("\0"):
+                meta, _, name = entry.partition("\t")
+                if name and meta.split(" ")[1:2] == ["blob"]:
+                    names.append(f"{folder}/{name}" if folder else name)
+        return names
+
     async def apply_patch(self, workspace: Path, patch: str) -> None:
         """Apply a variation's diff to its (untouched) host workspace, e.g. before a check.
 

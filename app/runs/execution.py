@@ -26,6 +26,7 @@ from app.models import Run, Variation, utcnow
 from app.runners.base import Runner, TreeLocation, VariationJob
 from app.runs import early_stop, finalize, turns
 from app.runs import repository as repo
+from app.runs.check_suggestion import suggest_check_command
 from app.runs.jobs import prepare_job
 from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.setup_phase import SetupPhase, SetupPlan, SetupResult
@@ -76,9 +77,14 @@ class RunExecution:
             base_sha = await self._workspaces.prepare(
                 run_id=run.id, repo_url=run.repo_url, ref=run.ref
             )
+            suggested = (
+                None
+                if run.check_command
+                else await suggest_check_command(self._workspaces, run_id=run.id, base_sha=base_sha)
+            )
             await self._events.write(
                 [events_out.run_status(run.id, RunStatus.RUNNING, base_sha=base_sha)],
-                [repo.set_run(run.id, base_sha=base_sha)],
+                [repo.set_run(run.id, base_sha=base_sha, suggested_check_command=suggested)],
             )
             if self._gateway is not None:
                 self._gateway.open_run(run.id, budget_usd=run.budget_usd)

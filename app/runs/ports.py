@@ -38,6 +38,10 @@ class Workspaces(Protocol):
         """A file's text at base_sha (None when absent)."""
         ...
 
+    async def list_files(self, *, run_id: str, base_sha: str) -> list[str]:
+        """Files at base_sha in the root, `tests/` and `test/` (from git objects)."""
+        ...
+
     def source_of(self, run_id: str) -> dict[str, str]:
         """How the run's base commit was made: `{"source": "commit"|"snapshot", ...}`."""
         ...

@@ -88,6 +88,12 @@ class RunSummary(BaseModel):
         description="Run on each variation's tree; without one the ranking is by diff, cost "
         "and time only."
     )
+    suggested_check_command: str | None = Field(
+        default=None,
+        description="Only for a run without a check command: the repository's obvious test "
+        "command (pytest, unittest, npm test, go test ./..., cargo test), detected from the base "
+        "commit's files once the repository is prepared; null when none is obvious.",
+    )
     passed_count: int = Field(description="Variations whose check command passed.")
     scripted_model: bool
     winner_policy: str

@@ -206,3 +206,8 @@ def test_markdown_says_when_no_check_ran() -> None:
     without = render_markdown(build_report(_run([_variation(0)], check_command=None)))
     assert "No check command" not in with_check
     assert "ranking is by diff, cost and time only" in without
+    assert "looks like it runs" not in without
+    suggested = _run([_variation(0)], check_command=None, suggested_check_command="cargo test")
+    md = render_markdown(build_report(suggested))
+    assert "This repository looks like it runs `cargo test`" in md
+    assert build_report(suggested)["run"]["suggested_check_command"] == "cargo test"

@@ -110,6 +110,11 @@ def test_without_a_check_the_page_says_what_ranks(
     warning = page.locator(".run-head .no-check")
     assert "ranking is by diff, cost and time only" in warning.inner_text()
     assert _headline(page, 0) == "Not checked"
+    assert "looks like it runs python3 -m unittest -q" in warning.inner_text()
+    warning.locator("a:text-is('Run again with this check')").click()
+    page.wait_for_function("() => document.querySelector('[name=prompt]').value !== ''")
+    assert page.locator("[name=check_command]").input_value() == CHECK
+    assert page.locator("[name=prompt]").input_value() == "Fix the failing test."
 
     page.goto(f"{web_server.url}/#/")
     note = page.locator(".run-form .no-check")

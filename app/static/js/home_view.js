@@ -6,19 +6,19 @@ import { RunForm } from "./run_form.js";
 import { RunsList } from "./runs_list.js";
 
 export class HomeView {
-  constructor(root, { ready, focusForm, fromRun }) {
+  constructor(root, { ready, focusForm, fromRun, suggestedCheck = false }) {
     this.form = new RunForm({ ready });
     this.list = new RunsList();
     root.append(h("div", { class: "page home" }, this.form.el, this.list.el));
     if (focusForm) this.form.focus();
-    if (fromRun) this.prefill(fromRun);
+    if (fromRun) this.prefill(fromRun, suggestedCheck);
   }
 
-  /** "Run again": the form gets an earlier run's settings. */
-  async prefill(runId) {
+  /** "Run again": the form gets an earlier run's settings (and its suggested check, if asked). */
+  async prefill(runId, suggestedCheck = false) {
     try {
       const run = await getRun(runId);
-      if (!this.destroyed) this.form.prefill(run);
+      if (!this.destroyed) this.form.prefill(run, { suggestedCheck });
     } catch (err) {
       this.form.formError.textContent = `Could not load run ${runId}: ${err.message}`;
       this.form.formError.hidden = false;

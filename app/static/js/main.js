@@ -24,8 +24,8 @@ function route() {
   if (run) {
     current = new RunView(view, run[1], { onScripted: showScriptedBanner });
   } else {
-    const from = /^#\/new\?from=([A-Za-z0-9-]{1,64})$/.exec(hash);
-    current = new HomeView(view, { ready: readyInfo, focusForm: hash === "#/new", fromRun: from ? from[1] : null });
+    const from = /^#\/new\?from=([A-Za-z0-9-]{1,64})(&check=suggested)?$/.exec(hash);
+    current = new HomeView(view, { ready: readyInfo, focusForm: hash === "#/new", fromRun: from ? from[1] : null, suggestedCheck: Boolean(from && from[2]) });
   }
   document.documentElement.dataset.route = run ? "run" : "home";
   window.scrollTo(0, 0);

@@ -109,14 +109,14 @@ export class RunForm {
   }
 
   /** Fill the form from an earlier run ("Run again"). */
-  prefill(run) {
+  prefill(run, { suggestedCheck = false } = {}) {
     const set = (name, value) => {
       this.inputs[name].value = value === null || value === undefined ? "" : String(value);
     };
     set("repo_url", run.repo_url);
     set("ref", run.ref);
     set("prompt", run.prompt);
-    set("check_command", run.check_command);
+    set("check_command", run.check_command || (suggestedCheck ? run.suggested_check_command : null));
     set("budget_usd", run.budget_usd);
     set("winner_policy", run.winner_policy || "manual");
     const specs = (run.variations || []).map((v) => v.spec || {});

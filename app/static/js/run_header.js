@@ -27,7 +27,8 @@ export class RunHeader {
           { class: "notice warn no-check", role: "note" },
           h("strong", { text: "No check command: " }),
           "nothing tested these variations, so the ranking is by diff, cost and time only. ",
-          h("a", { href: `#/new?from=${encodeURIComponent(run.id)}`, text: "Run again with a check" }),
+          (this.suggested = h("span", { class: "suggested-check", hidden: true })),
+          (this.againWithCheck = h("a", { href: `#/new?from=${encodeURIComponent(run.id)}`, text: "Run again with a check" })),
         );
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
     this.elapsed = h("span", { class: "meta-value" });
@@ -71,8 +72,19 @@ export class RunHeader {
     this.update(run);
   }
 
+  /** Name the repository's obvious test command and offer a run again with it. */
+  showSuggestedCheck(command) {
+    if (!this.noCheck || !command || this.suggested.dataset.command === command) return;
+    this.suggested.dataset.command = command;
+    this.suggested.replaceChildren("This repository looks like it runs ", h("code", { text: command }), ". ");
+    this.suggested.hidden = false;
+    this.againWithCheck.href = `#/new?from=${encodeURIComponent(this.run.id)}&check=suggested`;
+    this.againWithCheck.textContent = "Run again with this check";
+  }
+
   update(run) {
     this.run = run;
+    this.showSuggestedCheck(run.suggested_check_command);
     setBadge(this.badge, run.status);
     this.cancel.hidden = TERMINAL_RUN.has(run.status);
     setText(this.base, run.base_sha ? run.base_sha.slice(0, 10) : "—");

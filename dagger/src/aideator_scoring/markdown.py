@@ -126,6 +126,12 @@ def render_markdown(report: Mapping[str, Any], winner_patch: str | None = None) 
         lines.append(f"Check: `{_cell(report['check_command'])}` (exit 0 = passed)")
     else:
         lines += ["", NO_CHECK_NOTE]
+        suggested = (report.get("run") or {}).get("suggested_check_command")
+        if suggested:
+            lines.append(
+                f"> This repository looks like it runs `{_cell(suggested)}`: "
+                "run again with `--check` to rank by it."
+            )
     lines += ["", _HEADER, _ALIGN]
     lines += [_row(v, winner_id) for v in sorted(report["variations"], key=_order)]
     lines += [
