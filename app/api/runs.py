@@ -1,4 +1,4 @@
-"""Routes: /api/v1/runs — create, list, read, diff, select, cancel."""
+"""Routes: /api/v1/runs — create, list, read, diff, interdiff, select, cancel."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.deps import RunDep, ServicesDep, VariationDep
+from app.runs import interdiff, service
 from app.runs import repository as repo
-from app.runs import service
 from app.runs.views import run_read
 from app.schemas import (
     ErrorResponse,
@@ -79,6 +79,40 @@ async def get_diff(variation: VariationDep) -> Response:
     filename = f"run-{variation.run_id[:8]}-variation-{variation.variation_id}.patch"
     return Response(
         variation.diff or "",
+        media_type="text/x-diff",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/{run_id}/variations/{variation_id}/interdiff",
+    response_class=Response,
+    responses={**_ERRORS, 200: {"content": {"text/x-diff": {}}}},
+)
+async def get_interdiff(
+    run: RunDep,
+    variation: VariationDep,
+    services: ServicesDep,
+    against: Annotated[
+        int, Query(ge=0, description="The variation to compare from (the diff's old side).")
+    ],
+) -> Response:
+    """The diff from variation `against`'s resulting tree to this variation's.
+
+    Each tree is the run's base commit plus that variation's stored diff; empty when the two
+    variations end with the same files. 404 for an unknown variation, 409 when a variation has
+    no diff yet or its diff does not apply to the base commit.
+    """
+    text = await interdiff.variation_interdiff(
+        db=services.db,
+        repos=services.delivery.repos,
+        run=run,
+        variation_id=variation.variation_id,
+        against=against,
+    )
+    filename = f"run-{run.id[:8]}-variation-{against}-to-{variation.variation_id}.patch"
+    return Response(
+        text,
         media_type="text/x-diff",
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
