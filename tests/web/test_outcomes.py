@@ -97,6 +97,34 @@ def test_side_by_side_compare_above_the_fold_with_keys(
     assert not page.locator(".vcol[data-variation='0'] .badge.suggested").is_visible()
 
 
+def test_compare_shows_the_diff_between_two_variations(
+    page: Any, web_server: ServerProcess, checked_run: str
+) -> None:
+    base = f"{web_server.url}/api/v1/runs/{checked_run}/variations"
+    mine, theirs = (httpx.get(f"{base}/{n}/diff").text for n in (0, 1))
+    added = {line[1:] for line in theirs.splitlines() if line.startswith("+")}
+    only_mine = next(
+        line[1:]
+        for line in mine.splitlines()
+        if line.startswith("+") and not line.startswith("+++") and line[1:].strip()
+        and line[1:] not in added
+    )  # fmt: skip
+    _open(page, web_server, checked_run)
+    page.click(".vcol[data-variation='0'] [data-action=diff]")
+    page.locator(".compare select.against").select_option("1")
+    page.locator(".compare .pair-list").wait_for()
+    toggle = page.locator(".compare .between-toggle")
+    toggle.click()
+    between = page.locator(".compare .interdiff")
+    between.wait_for()
+    assert toggle.get_attribute("aria-pressed") == "true"
+    assert "From #1's files to #0's" in between.locator(".interdiff-note").inner_text()
+    assert only_mine.strip() in between.inner_text()
+    assert page.locator(".compare .pair-list").count() == 0
+    toggle.click()
+    page.locator(".compare .pair-list").wait_for()
+
+
 def test_without_a_check_the_page_says_what_ranks(
     page: Any, web_server: ServerProcess, web_repo: Path
 ) -> None:

@@ -167,6 +167,16 @@ export function getDiff(runId, variationId, { signal } = {}) {
   return request(`/runs/${encodeURIComponent(runId)}/variations/${variationId}/diff`, { signal, text: true });
 }
 
+/** The diff from variation `against`'s resulting tree to variation `variationId`'s. */
+export function getInterdiff(runId, variationId, against, { signal } = {}) {
+  return request(`${interdiffPath(runId, variationId, against)}`, { signal, text: true });
+}
+
+/** The API path (under API) of that diff. */
+export function interdiffPath(runId, variationId, against) {
+  return `/runs/${encodeURIComponent(runId)}/variations/${variationId}/interdiff?against=${against}`;
+}
+
 /** The SSE URL of a run, resuming after `lastEventId` when given. */
 export function streamUrl(runId, lastEventId) {
   const base = `${API}/runs/${encodeURIComponent(runId)}/stream`;

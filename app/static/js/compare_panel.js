@@ -1,8 +1,8 @@
 // Compare: the shown variation's check result with output tail, score with its parts and
 // "Pick as winner" with an optional reason, beside its diff, or beside its diff and another
-// variation's, file by file ("against").
+// variation's, file by file ("against"), or the diff between the two variations' trees.
 
-import { API, ApiError, getDiff, selectWinner } from "./api.js";
+import { API, ApiError, getDiff, getInterdiff, interdiffPath, selectWinner } from "./api.js";
 import { renderDiff } from "./diff_view.js";
 import { isUnranked, outcomeOf } from "./outcome.js";
 import { renderPair } from "./pair_diff.js";
@@ -26,6 +26,7 @@ export class ComparePanel {
     this.selected = 0;
     this.against = null; // the variation shown beside the selected one, or null
     this.againstChosen = false; // the user set it: keep it
+    this.between = false; // show the diff between the two variations' trees, not the two patches
     this.patches = new Map(); // variation id -> {key, text}: the patch and what it reflects
     this.shownKey = null;
     this.tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Variations" });
@@ -35,6 +36,7 @@ export class ComparePanel {
     this.pickButton = h("button", { type: "button", class: "button primary", text: "Pick as winner", onclick: () => this.pick() });
     this.pickError = h("p", { class: "field-error", role: "alert", hidden: true });
     this.againstSelect = h("select", { class: "against", "aria-label": "Compare against", onchange: () => this.setAgainst(this.againstSelect.value) });
+    this.betweenButton = h("button", { type: "button", class: "button between-toggle", "aria-pressed": "false", text: "Diff between them", onclick: () => this.toggleBetween() });
     this.el = h(
       "section",
       { class: "card compare", id: `compare-${runId}`, tabindex: "-1", "aria-label": "Compare variations" },
@@ -44,6 +46,7 @@ export class ComparePanel {
         h("h2", { text: "Compare" }),
         this.tabs,
         h("label", { class: "against-field" }, h("span", { class: "muted", text: "against" }), this.againstSelect),
+        this.betweenButton,
         h("span", { class: "keys muted", text: "keys: j / k next / previous · a against · w pick" }),
       ),
       h("div", { class: "compare-body" }, this.aside, this.diffArea),
@@ -54,6 +57,12 @@ export class ComparePanel {
   setAgainst(value) {
     this.againstChosen = true;
     this.against = value === "" || value === null ? null : Number(value);
+    this.render();
+  }
+
+  /** Switch between the two patches side by side and the diff between the two trees. */
+  toggleBetween() {
+    this.between = !this.between;
     this.render();
   }
 
@@ -109,6 +118,8 @@ export class ComparePanel {
         .map((x) => h("option", { value: String(x.variation_id), text: `#${x.variation_id} ${specLabel(x.spec)}`, selected: x.variation_id === this.against })),
     );
     this.againstSelect.value = this.against === null ? "" : String(this.against);
+    this.betweenButton.hidden = this.against === null;
+    this.betweenButton.setAttribute("aria-pressed", this.between ? "true" : "false");
     this.renderSide(v, run);
     const other = this.against === null ? null : run.variations.find((x) => x.variation_id === this.against);
     this.loadDiff(v, other || null);
@@ -208,12 +219,15 @@ export class ComparePanel {
     }
     const pair = other && TERMINAL_VARIATION.has(other.status) && !isUnranked(other) ? other : null;
     const keyOf = (x) => `${x.variation_id}|${x.status}|${x.finished_at}|${JSON.stringify(x.diff_stats)}`;
-    const shownKey = pair ? `${keyOf(v)}||${keyOf(pair)}` : keyOf(v);
+    const between = Boolean(pair) && this.between;
+    const shownKey = pair ? `${between ? "between|" : ""}${keyOf(v)}||${keyOf(pair)}` : keyOf(v);
     if (this.shownKey === shownKey) return; // already on screen: keep its scroll position
     this.shownKey = shownKey;
     let texts;
     try {
-      texts = await Promise.all([this.patch(v), pair ? this.patch(pair) : null]);
+      texts = between
+        ? [await getInterdiff(this.runId, id, pair.variation_id)]
+        : await Promise.all([this.patch(v), pair ? this.patch(pair) : null]);
     } catch (err) {
       if (this.shownKey === shownKey) {
         this.shownKey = null;
@@ -222,7 +236,11 @@ export class ComparePanel {
       return;
     }
     if (this.shownKey !== shownKey) return; // another choice was made meanwhile
-    if (pair) {
+    if (between) {
+      const note = `From #${pair.variation_id}'s files to #${id}'s: lines only #${id} has are +, lines only #${pair.variation_id} has are −.`;
+      const body = texts[0] ? renderDiff(texts[0], `${API}${interdiffPath(this.runId, id, pair.variation_id)}`) : h("p", { class: "diff-empty", text: `No difference: #${id} and #${pair.variation_id} end with the same files.` });
+      replace(this.diffArea, h("div", { class: "interdiff" }, h("p", { class: "muted interdiff-note", text: note }), body));
+    } else if (pair) {
       replace(this.diffArea, renderPair(texts[0], texts[1], { a: `#${id}`, b: `#${pair.variation_id}` }));
     } else {
       const url = `${API}/runs/${encodeURIComponent(this.runId)}/variations/${id}/diff`;
