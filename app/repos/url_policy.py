@@ -212,6 +212,8 @@ async def check_repo_url_details(
         path = checked.url.removeprefix("file://")
         if not await asyncio.to_thread(os.path.isdir, path):
             raise _refuse("repo_url names a local path that is not a directory")
+        if await asyncio.to_thread(os.path.realpath, path) == "/":
+            raise _refuse("repo_url names the filesystem root, not a repository or project folder")
         return checked
     assert checked.host is not None
     if ":" in checked.host or is_canonical_ipv4(checked.host):

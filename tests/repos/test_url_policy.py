@@ -224,6 +224,9 @@ async def test_local_path_must_be_a_directory(tmp_path: Path) -> None:
     with pytest.raises(RepoError, match="not a directory"):
         await check_repo_url(f"{tmp_path}/missing", allow_local=True)
     assert await check_repo_url(str(tmp_path), allow_local=True) == str(tmp_path)
+    for root in ("/", "file:///"):
+        with pytest.raises(RepoError, match="filesystem root"):
+            await check_repo_url(root, allow_local=True)
 
 
 def _loose_spellings(n: int) -> list[str]:
