@@ -141,7 +141,14 @@ async def snapshot_folder(
     empty repository).
     """
     folder = await asyncio.to_thread(folder.resolve)
-    skipped = await asyncio.to_thread(skipped_paths, folder)
+    try:
+        skipped = await asyncio.to_thread(skipped_paths, folder)
+    except OSError as exc:  # e.g. a folder inside it the server may not read
+        raise RepoError(
+            f"cannot read {exc.filename or folder}: {exc.strerror or exc}; snapshot a folder "
+            "the server can read, or add the unreadable part to .gitignore",
+            details={"field": "repo_url"},
+        ) from None
     skipped += await _enclosing_ignored(folder, settings, limit_seconds)
     await run_git(
         ["init", "--bare", "--quiet", str(git_dir)],

@@ -206,3 +206,21 @@ class TestThroughTheApi:
         manifest = run["variations"][0]["manifest"]
         assert manifest["source"] == "commit" and "snapshot_tree" not in manifest
         assert manifest["base_sha"] == git("rev-parse", "HEAD", cwd=git_repo)
+
+
+async def test_an_unreadable_folder_inside_is_a_clear_error(
+    cache: RepoCache, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = write(tmp_path / "plain", {"a.py": "x\n", "locked/b.txt": "b\n"})
+    real_exists = Path.exists
+
+    def exists(self: Path, *args: object, **kwargs: object) -> bool:
+        if "locked" in self.parts:  # root reads everything: stand in for EACCES
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    with pytest.raises(RepoError) as caught:
+        await cache.prepare(run_id="r1", repo_url=str(folder), ref=None)
+    assert caught.value.details["field"] == "repo_url"
+    assert "cannot read" in caught.value.message and "locked" in caught.value.message
