@@ -140,7 +140,7 @@ def test_without_a_check_the_page_says_what_ranks(
     assert _headline(page, 0) == "Not checked"
     assert "looks like it runs python3 -m unittest -q" in warning.inner_text()
     warning.locator("a:text-is('Run again with this check')").click()
-    page.wait_for_function("() => document.querySelector('[name=prompt]').value !== ''")
+    page.wait_for_function("() => (document.querySelector('[name=prompt]')?.value ?? '') !== ''")
     assert page.locator("[name=check_command]").input_value() == CHECK
     assert page.locator("[name=prompt]").input_value() == "Fix the failing test."
 
@@ -204,7 +204,7 @@ def test_cancel_asks_first_and_run_again_prefills(
     page.wait_for_selector(".run-head .badge[data-status='cancelled']", timeout=60_000)
 
     page.click(".run-head a:text('Run again')")
-    page.wait_for_function("() => document.querySelector('[name=repo_url]').value !== ''")
+    page.wait_for_function("() => (document.querySelector('[name=repo_url]')?.value ?? '') !== ''")
     assert page.locator("[name=repo_url]").input_value() == str(web_repo)
     assert page.locator("[name=prompt]").input_value() == "Fix the failing test."
     assert page.locator("[name=check_command]").input_value() == "true"
