@@ -92,11 +92,17 @@ class RepoCache:
         )
         await self._make_dirs()
         credential = await self._credentials.for_url(checked.url)
+        mirror = self.layout.mirror_dir(checked.url)
+        if checked.kind in ("path", "file"):
+            folder = Path(checked.url.removeprefix("file://"))
+            if not await asyncio.to_thread(is_repository_root, folder):
+                # A snapshotted folder: its base commits live in the snapshot repository.
+                mirror = self.layout.mirror_dir(f"snapshot:{folder}")
         return RemoteAccess(
             checked=checked,
-            mirror=self.layout.mirror_dir(checked.url),
+            mirror=mirror,
             settings=self._settings(checked, credential),
-            lock=self._lock(self.layout.mirror_dir(checked.url)),
+            lock=self._lock(mirror),
             limit_seconds=self.clone_timeout,
             max_bytes=self.max_repo_bytes,
         )

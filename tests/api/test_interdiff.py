@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import httpx
@@ -69,3 +70,25 @@ async def test_interdiff_refuses_unknown_variations(
     assert res.status_code == 404, res.text
     res = await client.get(f"{RUNS}/{run_id}/variations/0/interdiff")
     assert res.status_code == 422, res.text
+
+
+async def test_interdiff_on_a_snapshotted_folder(
+    client: httpx.AsyncClient, git_repo: Path, tmp_path: Path
+) -> None:
+    plain = tmp_path / "plain"  # not a repository: the run starts from a snapshot commit
+    shutil.copytree(git_repo, plain, ignore=shutil.ignore_patterns(".git"))
+    body = {
+        "repo_url": str(plain),
+        "prompt": "change a",
+        "variations": [
+            command_spec("printf 'a\\nfrom zero\\n' > src/a.txt"),
+            command_spec("printf 'a\\nfrom one\\n' > src/a.txt"),
+        ],
+    }
+    res = await client.post(RUNS, json=body)
+    assert res.status_code == 202, res.text
+    run_id = res.json()["run_id"]
+    await wait_finished(client, run_id)
+    res = await client.get(f"{RUNS}/{run_id}/variations/1/interdiff", params={"against": 0})
+    assert res.status_code == 200, res.text
+    assert "-from zero" in res.text and "+from one" in res.text
