@@ -8,8 +8,6 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.deps import RunDep, ServicesDep, VariationDep
 from app.runs import interdiff, service
-from app.runs import repository as repo
-from app.runs.views import run_read
 from app.schemas import (
     ErrorResponse,
     FollowUp,
@@ -66,7 +64,7 @@ async def list_runs(
 @router.get("/{run_id}", responses=_ERRORS)
 async def get_run(run: RunDep, services: ServicesDep) -> RunRead:
     """A run with its variations: status, scores, usage, cost, diff stats, check."""
-    return run_read(run, await repo.get_variations(services.db, run.id))
+    return await service.run_view(db=services.db, supervisor=services.supervisor, run=run)
 
 
 @router.get(
@@ -124,7 +122,7 @@ async def select_winner(run: RunDep, body: SelectWinner, services: ServicesDep) 
     updated = await service.select_winner(
         db=services.db, events=services.events, run_id=run.id, body=body
     )
-    return run_read(updated, await repo.get_variations(services.db, run.id))
+    return await service.run_view(db=services.db, supervisor=services.supervisor, run=updated)
 
 
 @router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
@@ -133,7 +131,7 @@ async def cancel_run(run: RunDep, services: ServicesDep) -> RunRead:
     updated = await service.cancel_run(
         db=services.db, events=services.events, supervisor=services.supervisor, run_id=run.id
     )
-    return run_read(updated, await repo.get_variations(services.db, run.id))
+    return await service.run_view(db=services.db, supervisor=services.supervisor, run=updated)
 
 
 @router.post(

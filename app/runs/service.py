@@ -17,8 +17,8 @@ from app.runs import repository as repo
 from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
 from app.runs.supervisor import Supervisor
-from app.runs.views import run_summary
-from app.schemas import FollowUp, RunCreate, RunList, SelectWinner
+from app.runs.views import run_read, run_summary
+from app.schemas import FollowUp, RunCreate, RunList, RunRead, SelectWinner
 from app.status import RunStatus, VariationStatus
 
 
@@ -122,6 +122,12 @@ async def get_run_or_404(db: Database, run_id: str) -> Run:
     if run is None:
         raise NotFound(f"run {run_id} not found", details={"run_id": run_id})
     return run
+
+
+async def run_view(*, db: Database, supervisor: Supervisor, run: Run) -> RunRead:
+    """The run as the API returns it, with whether each variation can be continued now."""
+    variations = await repo.get_variations(db, run.id)
+    return run_read(run, variations, supervisor.continuations(run, variations))
 
 
 async def select_winner(*, db: Database, events: EventLog, run_id: str, body: SelectWinner) -> Run:

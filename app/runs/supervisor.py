@@ -22,6 +22,7 @@ from app.runners.base import (
 )
 from app.runs import finalize, turns
 from app.runs import repository as repo
+from app.runs.continuation import Continuation, continuation_of
 from app.runs.execution import RunExecution, StopReason
 from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.setup_phase import SetupPhase
@@ -131,14 +132,11 @@ class Supervisor:
             raise BackendUnavailable("the server is shutting down; retry shortly")
         vid = variation.variation_id
         workspace = self._workspaces.workspace_path(run.id, vid)
-        remote = self._exec.runner.capabilities.tree is TreeLocation.REMOTE
-        reason = turns.refusal(run, variation, workspace, remote)
-        if reason is None and run.id in self._tasks:
-            reason = "the run's last turn is still finishing; retry in a moment"
+        reason = self.continuation(run, variation).reason
         if reason is not None:
             raise Conflict(reason, details={"status": run.status, "variation_id": vid})
         turn = len(turns.turns_of(variation)) + 1
-        await turns.reopen(self._events, run, variation, turn)
+        await turns.reopen(self._events, run, variation, turn, prompt)
         self._stop_release_timer(run.id)
         task = asyncio.create_task(
             self._turn(run, variation, prompt, turn, workspace), name=f"turn-{run.id}-{vid}"
@@ -146,6 +144,24 @@ class Supervisor:
         self._tasks[run.id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(run.id, None))
         return turn
+
+    def continuation(self, run: Run, variation: Variation) -> Continuation:
+        """Whether the variation can take a follow-up now (the 409's reason if not), until when."""
+        busy = None
+        if run.id in self._tasks:
+            busy = "the run's last turn is still finishing; retry in a moment"
+        return continuation_of(
+            run,
+            variation,
+            workspace=self._workspaces.workspace_path(run.id, variation.variation_id),
+            remote_tree=self._exec.runner.capabilities.tree is TreeLocation.REMOTE,
+            busy=busy,
+            retention_seconds=self._settings.workspace_retention_seconds,
+        )
+
+    def continuations(self, run: Run, variations: list[Variation]) -> dict[int, Continuation]:
+        """`continuation` of each of the run's variations, by variation id."""
+        return {v.variation_id: self.continuation(run, v) for v in variations}
 
     async def _turn(
         self, run: Run, variation: Variation, prompt: str, turn: int, workspace: Path

@@ -54,15 +54,27 @@ def refusal(run: Run, variation: Variation, workspace: Path, remote_tree: bool) 
     return None
 
 
-async def reopen(events: EventLog, run: Run, variation: Variation, turn: int) -> None:
-    """Move the run and the variation back to running for turn `turn` (409 if it lost a race)."""
+async def reopen(events: EventLog, run: Run, variation: Variation, turn: int, prompt: str) -> None:
+    """Move the run and the variation back to running for turn `turn` (409 if it lost a race).
+
+    The turn is recorded in the manifest at once, so reads show the turn that runs.
+    """
     vid = variation.variation_id
+    manifest = variation.manifest | {"turns": record_turn(turns_of(variation), turn, prompt)}
     applied = await events.write(
         [
             events_out.run_status(run.id, RunStatus.RUNNING),
             events_out.variation_status(run.id, vid, VariationStatus.RUNNING, turn=turn),
         ],
-        [repo.reopen_variation(run.id, vid, [str(s) for s in CONTINUABLE], started_at=utcnow())],
+        [
+            repo.reopen_variation(
+                run.id,
+                vid,
+                [str(s) for s in CONTINUABLE],
+                started_at=utcnow(),
+                manifest=manifest,
+            )
+        ],
         guard=repo.reopen_run(run.id, [str(s) for s in REOPENABLE_RUNS]),
     )
     if not applied:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from app.models import Run, Variation
 from app.runs import early_stop
+from app.runs.continuation import Continuation
+from app.runs.turns import turns_of
 from app.schemas import CheckResult, DiffStats, RunRead, RunSummary, UsageRead, VariationRead
 
 
-def variation_read(v: Variation) -> VariationRead:
-    """The API view of a variation."""
+def variation_read(v: Variation, continuation: Continuation | None = None) -> VariationRead:
+    """The API view of a variation (`continuation`: whether it can take a follow-up now)."""
     stats = (
         None
         if v.files_changed is None
@@ -48,6 +50,10 @@ def variation_read(v: Variation) -> VariationRead:
         manifest=v.manifest,
         started_at=v.started_at,
         finished_at=v.finished_at,
+        turn=len(turns_of(v)) if continuation is None else continuation.turn,
+        continuable=continuation is not None and continuation.continuable,
+        continuable_reason=None if continuation is None else continuation.reason,
+        continuable_until=None if continuation is None else continuation.until,
     )
 
 
@@ -82,8 +88,13 @@ def run_summary(run: Run, count: int, cost: float, passed: int) -> RunSummary:
     return RunSummary.model_validate(_summary_fields(run, count, cost, passed))
 
 
-def run_read(run: Run, variations: list[Variation]) -> RunRead:
-    """The full view of a run."""
+def run_read(
+    run: Run,
+    variations: list[Variation],
+    continuations: dict[int, Continuation] | None = None,
+) -> RunRead:
+    """The full view of a run (`continuations`: each variation's, by id, when known)."""
+    known = continuations or {}
     passed = sum(1 for v in variations if v.check_exit_code == 0)
     fields = _summary_fields(run, len(variations), sum(v.cost_usd for v in variations), passed)
     return RunRead.model_validate(
@@ -96,6 +107,6 @@ def run_read(run: Run, variations: list[Variation]) -> RunRead:
             "image": run.setup.get("image"),
             "setup": run.setup,
             "early_stop": early_stop.read(run, variations),
-            "variations": [variation_read(v) for v in variations],
+            "variations": [variation_read(v, known.get(v.variation_id)) for v in variations],
         }
     )

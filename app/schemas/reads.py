@@ -54,6 +54,26 @@ class VariationRead(BaseModel):
     manifest: dict[str, Any]
     started_at: datetime | None
     finished_at: datetime | None
+    turn: int = Field(
+        default=1,
+        description="The variation's current conversation turn (the run's own prompt is 1; "
+        "each follow-up message adds one, counted from when it starts).",
+    )
+    continuable: bool = Field(
+        default=False,
+        description="Whether a follow-up message (POST .../messages) would be accepted now.",
+    )
+    continuable_reason: str | None = Field(
+        default=None,
+        description="Why not, when `continuable` is false: the same text a follow-up's 409 "
+        "gives (e.g. a turn is running, the run was cancelled, the workspace was removed).",
+    )
+    continuable_until: datetime | None = Field(
+        default=None,
+        description="When workspace retention removes the variation's workspace, after which "
+        "it can no longer be continued: the run's `finished_at` plus "
+        "AIDEATOR_WORKSPACE_RETENTION_SECONDS. Null when it is not continuable now.",
+    )
 
 
 class EarlyStopRead(BaseModel):

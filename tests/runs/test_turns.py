@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,35 @@ async def test_second_turn_continues_the_workspace(kept: httpx.AsyncClient, git_
     assert [e.id for e in rest] == [i for i in ids if i is not None and i > first_complete]
 
 
+def _continuation(run: dict[str, Any], n: int) -> tuple[int, bool, str | None, str | None]:
+    v = run["variations"][n]
+    return v["turn"], v["continuable"], v["continuable_reason"], v["continuable_until"]
+
+
+async def test_reads_say_whether_a_variation_can_continue(
+    kept: httpx.AsyncClient, git_repo: Path
+) -> None:
+    run_id = await _finished_run(kept, git_repo)
+    run = (await kept.get(f"/api/v1/runs/{run_id}")).json()
+    turn, continuable, reason, until = _continuation(run, 0)
+    assert (turn, continuable, reason) == (1, True, None)
+    assert until is not None
+    finished = datetime.fromisoformat(run["finished_at"])
+    assert datetime.fromisoformat(until) == finished + timedelta(seconds=60)
+    assert (await _reply(kept, run_id, 0, "slow")).status_code == 202
+    during = (await kept.get(f"/api/v1/runs/{run_id}")).json()
+    turn, continuable, reason, until = _continuation(during, 0)
+    assert (turn, continuable, until) == (2, False, None)
+    refused = await _reply(kept, run_id, 0, "again")
+    assert refused.status_code == 409 and refused.json()["error"]["message"] == reason
+    assert (await kept.post(f"/api/v1/runs/{run_id}/cancel")).status_code == 202
+    cancelled = await wait_finished(kept, run_id)
+    for n in (0, 1):
+        _, continuable, reason, until = _continuation(cancelled, n)
+        assert not continuable and until is None
+        assert reason is not None and "cancelled" in reason
+
+
 async def test_refusals(kept: httpx.AsyncClient, git_repo: Path) -> None:
     run_id = await _finished_run(kept, git_repo)
     missing = await _reply(kept, run_id, 7, "x")
@@ -110,3 +140,5 @@ async def test_refused_once_the_workspace_is_removed(
         await asyncio.sleep(0.05)  # the run's task is still removing its trees
     body: dict[str, Any] = res.json()
     assert "workspace is gone" in body["error"]["message"], body
+    run = (await client.get(f"/api/v1/runs/{run_id}")).json()
+    assert _continuation(run, 0) == (1, False, body["error"]["message"], None)
