@@ -54,11 +54,17 @@ def variation_status(
     error: str | None = None,
     *,
     turn: int | None = None,
+    prompt: str | None = None,
 ) -> EventRow:
-    """A variation moved to `status` (`error` says why it failed or stopped) in turn `turn`."""
+    """A variation moved to `status` (`error` says why it failed or stopped) in turn `turn`.
+
+    The event that opens a follow-up turn carries that turn's `prompt` (the user's message).
+    """
     payload: dict[str, Any] = {"variation_id": variation_id, "status": str(status)}
     if turn is not None:
         payload["turn"] = turn
+    if prompt is not None:
+        payload["prompt"] = prompt
     if error is not None or status not in (VariationStatus.RUNNING, VariationStatus.QUEUED):
         payload["error"] = error
     return event_row(run_id, EventType.VARIATION_STATUS, payload, variation_id=variation_id)

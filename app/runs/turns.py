@@ -58,13 +58,16 @@ async def reopen(events: EventLog, run: Run, variation: Variation, turn: int, pr
     """Move the run and the variation back to running for turn `turn` (409 if it lost a race).
 
     The turn is recorded in the manifest at once, so reads show the turn that runs.
+    The variation's status event carries the turn's prompt, so every client can label it.
     """
     vid = variation.variation_id
     manifest = variation.manifest | {"turns": record_turn(turns_of(variation), turn, prompt)}
     applied = await events.write(
         [
             events_out.run_status(run.id, RunStatus.RUNNING),
-            events_out.variation_status(run.id, vid, VariationStatus.RUNNING, turn=turn),
+            events_out.variation_status(
+                run.id, vid, VariationStatus.RUNNING, turn=turn, prompt=prompt
+            ),
         ],
         [
             repo.reopen_variation(

@@ -42,6 +42,7 @@ def built_events() -> dict[str, list[EventRow]]:
         EventType.AGENT_OUTPUT: [payloads.agent_output("r", 0, line, turn=2)],
         EventType.VARIATION_STATUS: [
             payloads.variation_status("r", 0, VariationStatus.RUNNING),
+            payloads.variation_status("r", 0, VariationStatus.RUNNING, turn=2, prompt="go on"),
             payloads.variation_status("r", 0, VariationStatus.FAILED, "agent exited 1", turn=2),
         ],
         EventType.VARIATION_RESULT: [

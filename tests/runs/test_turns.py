@@ -72,6 +72,14 @@ async def test_second_turn_continues_the_workspace(kept: httpx.AsyncClient, git_
         e.json for e in events if e.event == "variation_result" and e.json["variation_id"] == 1
     ]
     assert [r["turn"] for r in results] == [1, 2]
+    opening = next(
+        e.json
+        for e in events
+        if e.event == "variation_status"
+        and e.json.get("turn") == 2
+        and e.json["status"] == "running"
+    )
+    assert opening["prompt"] == "second", "the turn's opening event names its prompt"
     assert [e.event for e in events].count("complete") == 2 and events[-1].event == "complete"
     # A client that saw everything up to turn 1's end gets exactly turn 2's events.
     first_complete = next(e.id for e in events if e.event == "complete")
