@@ -85,6 +85,9 @@ class Run(SQLModel, table=True):
     spent_usd: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     reserved_usd: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     in_flight: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # `{"top": k, "model": m}` when the run synthesizes (empty: it does not) and, once it
+    # acted, `status` (started/skipped), `reason`, `variation_id` and `from` (variation ids).
+    synthesis: dict[str, Any] = _json()
 
 
 class Variation(SQLModel, table=True):
@@ -115,6 +118,8 @@ class Variation(SQLModel, table=True):
     score_parts: dict[str, Any] = _json()
     manifest: dict[str, Any] = _json()
     relay_token_sha256: str | None = None
+    # The synthesized variation: the ids of the variations whose diffs it combined.
+    synthesized_from: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     started_at: datetime | None = _ts()
     finished_at: datetime | None = _ts()
 

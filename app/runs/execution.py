@@ -24,7 +24,7 @@ from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
 from app.runners.base import Runner, TreeLocation, VariationJob
-from app.runs import early_stop, finalize, turns
+from app.runs import early_stop, finalize, synthesis, turns
 from app.runs import repository as repo
 from app.runs.check_suggestion import suggest_check_command
 from app.runs.jobs import prepare_job
@@ -97,6 +97,12 @@ class RunExecution:
                 passed = await early_stop.wait_for_passes(tasks, early_stop.needed(run))
                 if passed is not None:
                     await self._stop_early(run, tasks, passed)
+                # A judge, when the run has one, ranks the variations before this point.
+                if run.synthesis:
+                    synthesized = await self._synthesize(run, ready)
+                    if synthesized is not None:
+                        children.append(synthesized)
+                        await synthesized
         except asyncio.CancelledError:
             for child in children:
                 child.cancel()
@@ -129,13 +135,33 @@ class RunExecution:
             task.cancel()
         await asyncio.wait(running.values())
 
+    async def _synthesize(self, run: Run, ready: SetupResult) -> asyncio.Task[bool] | None:
+        """Start the variation that combines the top diffs (or record why not)."""
+        variations = await repo.get_variations(self._db, run.id)
+        outcomes = [finalize.outcome_of(v) for v in variations]
+        found = synthesis.plan(run, variations, outcomes)
+        if isinstance(found, str):
+            log.info("run.synthesis_skipped", reason=found)
+            await synthesis.skip(self._events, run, found)
+            return None
+        variation = await synthesis.add_variation(self._events, run, variations, found)
+        if variation is None:
+            return None
+        log.info("run.synthesis_started", variation_id=variation.variation_id, of=found.from_ids)
+        return asyncio.create_task(self._variation(run, variation, ready, prompt=found.prompt))
+
     def _set_up(self, run: Run, base_sha: str) -> AbstractAsyncContextManager[SetupResult]:
         if self._setup is None:
             return contextlib.nullcontext(SetupResult(SetupPlan(None, None, None), base=base_sha))
         return self._setup.prepared(run, base_sha)
 
-    async def _variation(self, run: Run, variation: Variation, ready: SetupResult) -> bool:
-        """Run one variation to its end; True when its check passed."""
+    async def _variation(
+        self, run: Run, variation: Variation, ready: SetupResult, prompt: str | None = None
+    ) -> bool:
+        """Run one variation to its end; True when its check passed.
+
+        `prompt`: its own prompt (the synthesized variation's); else the run's.
+        """
         vid = variation.variation_id
         with structlog.contextvars.bound_contextvars(variation_id=vid):
             try:
@@ -143,7 +169,7 @@ class RunExecution:
                     egress = None
                     if run.setup.get("network") == "egress" and self._egress is not None:
                         egress = await stack.enter_async_context(self._egress.proxy(run.id, vid))
-                    return await self._run_one(run, variation, ready, egress)
+                    return await self._run_one(run, variation, ready, egress, prompt)
             except asyncio.CancelledError:
                 reason = self.stop_reason.get(run.id)
                 why = None if reason is not None else self.stopped_early.get(run.id)
@@ -162,7 +188,12 @@ class RunExecution:
                 return False
 
     async def _run_one(
-        self, run: Run, variation: Variation, ready: SetupResult, egress: Path | None
+        self,
+        run: Run,
+        variation: Variation,
+        ready: SetupResult,
+        egress: Path | None,
+        prompt: str | None = None,
     ) -> bool:
         vid = variation.variation_id
         can = self.runner.capabilities
@@ -177,6 +208,8 @@ class RunExecution:
             events=self._events,
             server_url=self._settings.server_url,
         )
+        if prompt is not None:
+            job = dataclasses.replace(job, prompt=prompt)
         if not await mark_running(self._events, job):
             return False
         started = time.monotonic()

@@ -12,7 +12,7 @@ from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, Too
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
-from app.runs import early_stop, finalize
+from app.runs import early_stop, finalize, synthesis
 from app.runs import repository as repo
 from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
@@ -49,6 +49,7 @@ async def create_run(
     """Validate, store a queued run with its variations, and start it."""
     specs = build_specs(body, settings)
     stop_setting = early_stop.setting(body, len(specs))
+    synthesis_setting = synthesis.setting(body, specs, settings)
     if not supervisor.accepting:
         raise BackendUnavailable("the server is shutting down; retry shortly")
     active = len(await repo.active_run_ids(db))
@@ -91,6 +92,7 @@ async def create_run(
             "image": body.image,
         },
         early_stop=stop_setting,
+        synthesis=synthesis_setting,
         scripted_model=settings.uses_scripted_model,
         created_at=now,
         owner=settings.replica_id,

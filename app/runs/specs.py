@@ -35,10 +35,13 @@ def _merge(defaults: VariationSpec | None, spec: VariationSpec | None, index: in
         ) from None
 
 
-def _check_model(spec: VariationSpec, index: int, settings: Settings) -> VariationSpec:
+def check_model(spec: VariationSpec, field: str, settings: Settings) -> VariationSpec:
+    """The spec with its model resolved (the default when unset); refuses one not served.
+
+    `field` names the spec's model in the error (e.g. `variations.0.model`).
+    """
     if spec.agent != "claude-code":
         return spec
-    field = f"variations.{index}.model"
     model = spec.model or (
         DEFAULT_SCRIPTED_MODEL if settings.uses_scripted_model else DEFAULT_REAL_MODEL
     )
@@ -74,6 +77,6 @@ def build_specs(body: RunCreate, settings: Settings) -> list[VariationSpec]:
         )
     given = [None] * count if isinstance(body.variations, int) else body.variations
     return [
-        _check_model(_merge(body.agent_config, spec, i), i, settings)
+        check_model(_merge(body.agent_config, spec, i), f"variations.{i}.model", settings)
         for i, spec in enumerate(given)
     ]

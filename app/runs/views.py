@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.models import Run, Variation
-from app.runs import early_stop
+from app.runs import early_stop, synthesis
 from app.runs.continuation import Continuation
 from app.runs.turns import turns_of
 from app.schemas import CheckResult, DiffStats, RunRead, RunSummary, UsageRead, VariationRead
@@ -54,6 +54,7 @@ def variation_read(v: Variation, continuation: Continuation | None = None) -> Va
         continuable=continuation is not None and continuation.continuable,
         continuable_reason=None if continuation is None else continuation.reason,
         continuable_until=None if continuation is None else continuation.until,
+        synthesized_from=v.synthesized_from,
     )
 
 
@@ -107,6 +108,7 @@ def run_read(
             "image": run.setup.get("image"),
             "setup": run.setup,
             "early_stop": early_stop.read(run, variations),
+            "synthesis": synthesis.read(run),
             "variations": [variation_read(v, known.get(v.variation_id)) for v in variations],
         }
     )

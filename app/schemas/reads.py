@@ -74,6 +74,11 @@ class VariationRead(BaseModel):
         "it can no longer be continued: the run's `finished_at` plus "
         "AIDEATOR_WORKSPACE_RETENTION_SECONDS. Null when it is not continuable now.",
     )
+    synthesized_from: list[int] | None = Field(
+        default=None,
+        description="For the run's synthesized variation: the ids of the variations whose "
+        "diffs it combined; null for the others.",
+    )
 
 
 class EarlyStopRead(BaseModel):
@@ -89,6 +94,20 @@ class EarlyStopRead(BaseModel):
         "the finished variations minus what it had spent (never below 0); null when it did "
         "not act."
     )
+
+
+class SynthesisRead(BaseModel):
+    """The run's synthesis setting and what became of it."""
+
+    top: int = Field(description="How many top-ranked diffs it combines.")
+    model: str = Field(description="The synthesized variation's model.")
+    status: Literal["pending", "started", "skipped"] = Field(
+        description="`pending` until the variations end; `started` once the synthesized "
+        "variation exists; `skipped` (see `reason`) when it could not start."
+    )
+    reason: str | None = Field(description="Why it was skipped.")
+    variation_id: int | None = Field(description="The synthesized variation, once started.")
+    synthesized_from: list[int] = Field(description="The variations it combines.")
 
 
 class RunSummary(BaseModel):
@@ -143,6 +162,9 @@ class RunRead(RunSummary):
             passing=None, stopped_variation_ids=[], reason=None, saved_usd=None
         ),
         description="The run's early stop setting and what it stopped.",
+    )
+    synthesis: SynthesisRead | None = Field(
+        default=None, description="The run's synthesis (null: the spec asked for none)."
     )
     variations: list[VariationRead]
 

@@ -67,6 +67,25 @@ class EarlyStopPassing(BaseModel):
     passing: int = Field(ge=1, description="How many passing variations are enough.")
 
 
+class Synthesize(BaseModel):
+    """After the variations (and the judge), one more variation combines the top `top` diffs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Model of the synthesized variation; default: the first Claude Code "
+        "variation's model (else the server's default model).",
+    )
+    top: int = Field(
+        default=2,
+        ge=2,
+        description="How many of the best-ranked variations with a non-empty diff to combine "
+        "(2 up to the number of variations).",
+    )
+
+
 class RunCreate(BaseModel):
     """The run spec: the same object for the API, the CLI (`--spec`) and CI."""
 
@@ -134,6 +153,14 @@ class RunCreate(BaseModel):
             'still running; or `{"passing": k}`: stop once k have passed. Needs '
             "`check_command`."
         ),
+    )
+
+    synthesize: Synthesize | None = Field(
+        default=None,
+        description='`{"model"?: str, "top": k}`: when the variations (and the judge) are '
+        "done, one more variation starts from the base with the task and the top k diffs and "
+        "combines them; it is checked and scored like the others. Skipped (with the reason) "
+        "when fewer than k variations changed something.",
     )
 
     @field_validator("prompt")

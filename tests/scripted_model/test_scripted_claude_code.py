@@ -55,6 +55,7 @@ async def git(workspace: Path, *args: str) -> str:
         ("fix-alt", True, ["numstats/summary.py"]),
         ("fix-bad", False, ["numstats/summary.py"]),
         ("no-change", False, []),
+        ("synthesize-median", True, ["numstats/summary.py", "tests/test_summary.py"]),
     ],
 )
 async def test_scenario_makes_exactly_its_change(

@@ -17,7 +17,14 @@ from app.scripted_model.conversation import (
 )
 from app.scripted_model.scenarios import ScenarioError, load_scenario_file, load_scenarios
 
-BUILT_IN = ["fix-alt", "fix-bad", "fix-correct", "fix-then-midrange", "no-change"]
+BUILT_IN = [
+    "fix-alt",
+    "fix-bad",
+    "fix-correct",
+    "fix-then-midrange",
+    "no-change",
+    "synthesize-median",
+]
 
 
 class TestCatalogue:
