@@ -74,8 +74,9 @@ class Settings(SandboxAndSetupSettings):
     workspace_retention_seconds: float = Field(
         default=0,
         ge=0,
-        description="Keep a finished run's working trees this long before removing them "
-        "(0: remove at once; a restart removes any that are left).",
+        description="Keep a finished run's working trees this long after it finished "
+        "(how long its variations can be followed up; 0: remove at once). Kept across "
+        "restarts for succeeded or failed runs still within it.",
     )
     sse_ping_interval: float = Field(default=15.0, gt=0)
     sse_send_timeout: float = Field(default=10.0, gt=0)

@@ -76,7 +76,6 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         credentials=credentials,
         max_snapshot_bytes=settings.snapshot_max_bytes,
     )
-    await workspaces.sweep_orphans(set())
     egress = EgressGate(EgressAllowList.from_setting(settings.egress_allow), events)
     setup_cache = SetupCache(
         settings.data_dir / "setup-cache",
@@ -97,6 +96,7 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         setup=setup,
         egress=egress,
     )
+    await supervisor.keep_workspaces_on_startup(workspaces)
     leases.active = lambda: supervisor.active_runs
     lease_task = asyncio.create_task(leases.run_forever(), name="leases")
     services = Services(

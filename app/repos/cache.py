@@ -316,6 +316,10 @@ class RepoCache:
         self._synced = {key for key in self._synced if key[0] != run_id}
         log.info("run_workspaces_removed", run_id=run_id)
 
+    async def run_ids_on_disk(self) -> list[str]:
+        """The runs that have a workspace folder (kept or left behind)."""
+        return await asyncio.to_thread(_list_names, self.layout.workspaces)
+
     async def sweep_orphans(self, active_run_ids: set[str]) -> list[Path]:
         """Remove workspaces of runs not in `active_run_ids` and abandoned partial clones."""
         removed: list[Path] = []

@@ -25,6 +25,7 @@ from app.runs import repository as repo
 from app.runs.continuation import Continuation, continuation_of
 from app.runs.execution import RunExecution, StopReason
 from app.runs.ports import Gatekeeper, Workspaces
+from app.runs.retention import TreesOnDisk, WorkspaceRetention
 from app.runs.setup_phase import SetupPhase
 from app.status import RunStatus, VariationStatus
 
@@ -63,8 +64,9 @@ class Supervisor:
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._shutdown_task: asyncio.Task[None] | None = None
-        self._cleanups: set[asyncio.Task[None]] = set()
-        self._release_timers: dict[str, asyncio.Task[None]] = {}
+        self._retention = WorkspaceRetention(
+            db=db, trees=workspaces, retention_seconds=settings.workspace_retention_seconds
+        )
 
     @property
     def accepting(self) -> bool:
@@ -120,8 +122,11 @@ class Supervisor:
         assert self._shutdown_task is not None
         await asyncio.shield(self._shutdown_task)
         await self._interrupt_all()  # anything started meanwhile
-        for task in list(self._cleanups):
-            task.cancel()  # retained trees: the next start's sweep removes them
+        self._retention.close()  # kept trees: the next start's sweep decides
+
+    async def keep_workspaces_on_startup(self, trees: TreesOnDisk) -> set[str]:
+        """Keep the trees of runs that can still be followed up; remove the rest."""
+        return await self._retention.keep_on_startup(trees)
 
     async def start_turn(self, run: Run, variation: Variation, prompt: str) -> int:
         """Continue a finished variation with `prompt` in the background; returns the turn.
@@ -137,7 +142,7 @@ class Supervisor:
             raise Conflict(reason, details={"status": run.status, "variation_id": vid})
         turn = len(turns.turns_of(variation)) + 1
         await turns.reopen(self._events, run, variation, turn, prompt)
-        self._stop_release_timer(run.id)
+        self._retention.hold(run.id)
         task = asyncio.create_task(
             self._turn(run, variation, prompt, turn, workspace), name=f"turn-{run.id}-{vid}"
         )
@@ -172,7 +177,7 @@ class Supervisor:
             self._exec.stop_reason.pop(run.id, None)
             if self._gateway is not None:
                 self._gateway.close_run(run.id)
-            await self._release_workspaces(run.id)
+            await self._retention.release(run.id)
 
     async def _interrupt_all(self) -> None:
         await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
@@ -205,37 +210,4 @@ class Supervisor:
                 self._exec.stopped_early.pop(run_id, None)
                 if self._gateway is not None:
                     self._gateway.close_run(run_id)
-                await self._release_workspaces(run_id)
-
-    async def _release_workspaces(self, run_id: str) -> None:
-        """Remove the run's working trees now, or after the configured retention."""
-        keep = self._settings.workspace_retention_seconds
-        if keep <= 0:
-            with contextlib.suppress(Exception):
-                await self._workspaces.remove_run(run_id)
-            return
-
-        async def later() -> None:
-            await asyncio.sleep(keep)
-            with contextlib.suppress(Exception):
-                await self._workspaces.remove_run(run_id)
-
-        # Kept for inspection and follow-ups; a restart's startup sweep removes what is left.
-        self._stop_release_timer(run_id)
-        task = asyncio.create_task(later(), name=f"release-{run_id}")
-        self._cleanups.add(task)
-        self._release_timers[run_id] = task
-        task.add_done_callback(self._cleanups.discard)
-        task.add_done_callback(
-            lambda t: (
-                self._release_timers.pop(run_id, None)
-                if self._release_timers.get(run_id) is t
-                else None
-            )
-        )
-
-    def _stop_release_timer(self, run_id: str) -> None:
-        """A follow-up turn keeps the workspaces; its end starts the retention again."""
-        timer = self._release_timers.pop(run_id, None)
-        if timer is not None:
-            timer.cancel()
+                await self._retention.release(run_id)

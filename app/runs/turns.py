@@ -48,8 +48,8 @@ def refusal(run: Run, variation: Variation, workspace: Path, remote_tree: bool) 
         return f"the {run.backend!r} backend keeps no workspace to continue in"
     if not workspace.is_dir():
         return (
-            "the variation's workspace is gone (removed when the run ended, after "
-            "AIDEATOR_WORKSPACE_RETENTION_SECONDS, or at a server restart)"
+            "the variation's workspace is gone (removed when the run ended, or once "
+            "AIDEATOR_WORKSPACE_RETENTION_SECONDS after it ended had passed)"
         )
     return None
 

@@ -205,6 +205,9 @@ async def record_outcome(
         earlier = stored.manifest
         manifest["prompt_sha256"] = earlier.get("prompt_sha256")  # the run's own prompt
         manifest["session_id"] = result.get("session_id") or earlier.get("session_id")
+        for key in ("source", "snapshot_tree"):  # how the base was made (turn 1 knew)
+            if key in earlier:
+                manifest[key] = earlier[key]
         duration += stored.duration_seconds or 0.0
         previous = turns_of(stored)
     else:
