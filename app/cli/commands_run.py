@@ -32,6 +32,8 @@ from app.cli.options import (
     SetupOpt,
     SetupTimeoutOpt,
     SpecOpt,
+    SynthesisModelOpt,
+    SynthesizeOpt,
     TimeoutOpt,
     VariationsOpt,
     spec_flags,
@@ -68,6 +70,8 @@ def run(
     network: NetworkOpt = None,
     image: ImageOpt = None,
     early_stop: EarlyStopOpt = None,
+    synthesize: SynthesizeOpt = None,
+    synthesis_model: SynthesisModelOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -94,6 +98,8 @@ def run(
         network=network,
         image=image,
         early_stop=early_stop,
+        synthesize=synthesize,
+        synthesis_model=synthesis_model,
     )
     body = pin_local_head(build_run_spec(spec, flags))
     say_when_unchecked(body)
@@ -133,6 +139,8 @@ def compare(
     network: NetworkOpt = None,
     image: ImageOpt = None,
     early_stop: EarlyStopOpt = None,
+    synthesize: SynthesizeOpt = None,
+    synthesis_model: SynthesisModelOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -181,6 +189,8 @@ def compare(
         network=network,
         image=image,
         early_stop=early_stop,
+        synthesize=synthesize,
+        synthesis_model=synthesis_model,
     )
     body = pin_local_head(build_run_spec(spec, flags, default_policy="best_score"))
     say_when_unchecked(body)

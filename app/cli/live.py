@@ -111,6 +111,12 @@ class RunView:
         width = max((len(s.label) for s in self.states.values()), default=8)
         self._width = min(width, 24)
 
+    def _added(self, vid: int) -> VariationState:
+        state = VariationState(vid, "synthesis", PALETTE[vid % len(PALETTE)])
+        self.states[vid] = state
+        self.transcripts[vid] = []
+        return state
+
     def prefix(self, vid: int) -> Text:
         """`v0 model │ ` in the variation's colour."""
         state = self.states.get(vid)
@@ -129,6 +135,8 @@ class RunView:
         data = event.data
         vid = data.get("variation_id")
         state = self.states.get(vid) if isinstance(vid, int) else None
+        if state is None and isinstance(vid, int) and event.event == "variation_status":
+            state = self._added(vid)  # the run's synthesized variation, made once others end
         if event.event == "agent_output" and state is not None:
             self.transcripts[state.vid].append(data)
             if data.get("type") == "usage" and isinstance(data.get("data"), dict):

@@ -192,6 +192,29 @@ EarlyStopOpt = Annotated[
 ]
 
 
+SynthesizeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--synthesize",
+        metavar="K",
+        min=2,
+        help="When the variations are done, one more variation combines the K best-ranked "
+        "diffs into one change (checked and scored like the others). K: 2 up to the number "
+        "of variations. Skipped, with the reason, when fewer than K changed something.",
+        rich_help_panel=_SPEC,
+    ),
+]
+SynthesisModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--synthesis-model",
+        metavar="MODEL",
+        help="Model of the synthesized variation (default: the first variation's model).",
+        rich_help_panel=_SPEC,
+    ),
+]
+
+
 class PolicyChoice(StrEnum):
     """`winner_policy` values."""
 
@@ -227,6 +250,8 @@ def spec_flags(
     network: NetworkChoice | None = None,
     image: str | None = None,
     early_stop: str | None = None,
+    synthesize: int | None = None,
+    synthesis_model: str | None = None,
 ) -> SpecFlags:
     """The run-spec flags as one value."""
     return SpecFlags(
@@ -245,4 +270,6 @@ def spec_flags(
         network=None if network is None else network.value,
         image=image,
         early_stop=early_stop,
+        synthesize=synthesize,
+        synthesis_model=synthesis_model,
     )

@@ -38,6 +38,8 @@ class SpecFlags:
     network: str | None = None
     image: str | None = None
     early_stop: str | None = None
+    synthesize: int | None = None
+    synthesis_model: str | None = None
 
 
 def early_stop_value(text: str) -> str | dict[str, int]:
@@ -127,6 +129,23 @@ def _validation_message(exc: ValidationError) -> str:
     return "invalid run spec: " + "; ".join(parts)
 
 
+def _apply_synthesis(data: dict[str, Any], flags: SpecFlags) -> None:
+    """`--synthesize K` and `--synthesis-model M` over the spec file's `synthesize`."""
+    if flags.synthesize is None and flags.synthesis_model is None:
+        return
+    given = data.get("synthesize")
+    synth = dict(given) if isinstance(given, dict) else {}
+    if flags.synthesize is not None:
+        synth["top"] = flags.synthesize
+    elif not synth:
+        raise CliError(
+            "--synthesis-model needs --synthesize K (how many top variations to combine)"
+        )
+    if flags.synthesis_model is not None:
+        synth["model"] = flags.synthesis_model
+    data["synthesize"] = synth
+
+
 def build_run_spec(
     spec_file: Path | None, flags: SpecFlags, *, default_policy: str | None = None
 ) -> RunCreate:
@@ -157,6 +176,7 @@ def build_run_spec(
         if value is not None:
             data[key] = value
     _apply_models(data, flags)
+    _apply_synthesis(data, flags)
     if default_policy is not None:
         data.setdefault("winner_policy", default_policy)
     if not data.get("repo_url"):

@@ -66,6 +66,13 @@ _GAP = 2  # at most two spaces between two columns
 _EDGES = 2  # rich's padding at the table's two edges
 
 
+def _label(v: VariationRead) -> str:
+    """The variation's model; a synthesized one also names what it combined."""
+    if not v.synthesized_from:
+        return variation_label(v.spec)
+    return f"{variation_label(v.spec)} ⇐ {'+'.join(str(n) for n in v.synthesized_from)}"
+
+
 def _cells(run: RunRead, v: VariationRead) -> list[str | Text]:
     u = v.usage
     tokens_in = u.input_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens
@@ -74,7 +81,7 @@ def _cells(run: RunRead, v: VariationRead) -> list[str | Text]:
         "★" if v.variation_id == run.winning_variation_id else "",
         "-" if rank is None else str(rank),
         str(v.variation_id),
-        variation_label(v.spec),
+        _label(v),
         Text(v.status, style=_STATUS_STYLE.get(v.status, "")),
         _check(v),
         _diff(v),
@@ -156,6 +163,14 @@ def outcome_notes(run: RunRead) -> list[Text]:
         ids = ", ".join(str(v) for v in stop.stopped_variation_ids)
         saved = "" if stop.saved_usd is None else f"; saved about ${stop.saved_usd:.4f}"
         notes.append(Text(f"{stop.reason}: cancelled {ids}{saved}", style="cyan"))
+    synth = run.synthesis
+    if synth is not None and synth.status == "skipped":
+        notes.append(Text(f"synthesis skipped: {synth.reason}", style="yellow"))
+    elif synth is not None and synth.variation_id is not None:
+        ids = " and ".join(str(v) for v in synth.synthesized_from)
+        notes.append(
+            Text(f"variation {synth.variation_id} synthesized from variations {ids}", "cyan")
+        )
     return notes
 
 

@@ -54,6 +54,7 @@ def variation_facts(v: VariationRead, *, has_transcript: bool = False) -> Variat
         else CheckFacts(check.exit_code, check.duration_seconds, check.output_tail or ""),
         manifest=v.manifest,
         has_transcript=has_transcript,
+        synthesized_from=v.synthesized_from,
     )
 
 
@@ -74,6 +75,7 @@ def run_facts(run: RunRead) -> RunFacts:
             "budget_usd": run.budget_usd,
             "timeout_seconds": run.timeout_seconds,
             "cost_usd": run.cost_usd,
+            "synthesis": None if run.synthesis is None else run.synthesis.model_dump(),
             "created_at": run.created_at.isoformat(),
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -162,3 +162,36 @@ def test_bad_early_stop_flag_is_one_line(flag: str) -> None:
     flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", early_stop=flag)
     with pytest.raises(CliError, match="--early-stop takes never, first_pass or a number"):
         build_run_spec(None, flags)
+
+
+def test_synthesize_flags() -> None:
+    flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", synthesize=3)
+    spec = build_run_spec(None, flags)
+    assert spec.synthesize is not None and spec.synthesize.top == 3
+    assert spec.synthesize.model is None
+    flags.synthesis_model = "claude-opus-4-1"
+    spec = build_run_spec(None, flags)
+    assert spec.synthesize is not None and spec.synthesize.model == "claude-opus-4-1"
+    assert (
+        build_run_spec(None, SpecFlags(repo="https://github.com/e/r.git", prompt="p")).synthesize
+        is None
+    )
+
+
+def test_synthesis_flags_override_the_spec_file(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(
+        "repo_url: https://github.com/e/r.git\nprompt: p\n"
+        "synthesize: {top: 2, model: claude-sonnet-4-5}\n"
+    )
+    kept = build_run_spec(tmp_path / "s.yaml", SpecFlags(synthesis_model="claude-opus-4-1"))
+    assert kept.synthesize is not None
+    assert (kept.synthesize.top, kept.synthesize.model) == (2, "claude-opus-4-1")
+    topped = build_run_spec(tmp_path / "s.yaml", SpecFlags(synthesize=3))
+    assert topped.synthesize is not None
+    assert (topped.synthesize.top, topped.synthesize.model) == (3, "claude-sonnet-4-5")
+
+
+def test_synthesis_model_alone_is_a_clear_error() -> None:
+    flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", synthesis_model="m")
+    with pytest.raises(CliError, match="--synthesis-model needs --synthesize K"):
+        build_run_spec(None, flags)

@@ -123,3 +123,40 @@ def test_early_stop_note_names_the_stopped_and_the_saving() -> None:
     notes = [str(n) for n in outcome_notes(run)]
     assert "stopped early: variation 0 passed: cancelled 1; saved about $0.0312" in notes
     assert not any("stopped early" in n for n in outcome_notes(_run([_variation(0)])))
+
+
+def test_synthesized_variation_names_its_sources() -> None:
+    synthesis = {
+        "top": 2,
+        "model": "scripted/synthesize-median",
+        "status": "started",
+        "reason": None,
+        "variation_id": 2,
+        "synthesized_from": [1, 0],
+    }
+    run = _run(
+        [
+            _variation(0),
+            _variation(1),
+            _variation(2, spec={"model": "scripted/synthesize-median"}, synthesized_from=[1, 0]),
+        ],
+        synthesis=synthesis,
+    )
+    assert "variation 2 synthesized from variations 1 and 0" in [str(n) for n in outcome_notes(run)]
+    text = "\n".join(_render(run, 200))
+    assert "scripted/synthesize-median ⇐ 1+0" in text
+
+
+def test_skipped_synthesis_says_why() -> None:
+    reason = "synthesis needs 2 variations with a non-empty diff; 1 has one"
+    synthesis = {
+        "top": 2,
+        "model": "m",
+        "status": "skipped",
+        "reason": reason,
+        "variation_id": None,
+        "synthesized_from": [],
+    }
+    notes = [str(n) for n in outcome_notes(_run([_variation(0)], synthesis=synthesis))]
+    assert f"synthesis skipped: {reason}" in notes
+    assert not any("synthes" in str(n) for n in outcome_notes(_run([_variation(0)])))

@@ -57,13 +57,20 @@ def _cost(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
+def _synthesized(v: Mapping[str, Any]) -> str:
+    sources = v.get("synthesized_from")
+    if not sources:
+        return ""
+    return " (synthesized from " + ", ".join(str(n) for n in sources) + ")"
+
+
 def _row(v: Mapping[str, Any], winner_id: int | None) -> str:
     usage = v["usage"]
     cells = [
         "🏆" if v["variation_id"] == winner_id else "",
         "-" if v["rank"] is None else str(v["rank"]),
         str(v["variation_id"]),
-        f"`{_cell(v['model'])}`",
+        f"`{_cell(v['model'])}`" + _synthesized(v),
         v["status"],
         _check(v),
         _diff(v["diff_stats"]),

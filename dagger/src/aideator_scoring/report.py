@@ -51,6 +51,7 @@ class VariationFacts:
     check: CheckFacts | None
     manifest: Mapping[str, Any] | None = None
     has_transcript: bool = False
+    synthesized_from: list[int] | None = None  # the run's synthesized variation: its sources
 
     @property
     def outcome(self) -> Outcome:
@@ -173,6 +174,7 @@ def _variation(v: VariationFacts, run: RunFacts, ranks: dict[int, int]) -> dict[
         "manifest": None if v.manifest is None else dict(v.manifest),
         "patch": patch_name(v.variation_id),
         "transcript": transcript_name(v.variation_id) if v.has_transcript else None,
+        "synthesized_from": None if v.synthesized_from is None else list(v.synthesized_from),
     }
 
 
