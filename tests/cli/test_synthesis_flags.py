@@ -47,9 +47,10 @@ def test_compare_synthesizes_and_reports_the_lineage(
     assert by_id[2]["model"] == SYNTH and by_id[2]["passed"] is True
     assert by_id[0]["synthesized_from"] is None
     assert report["run"]["synthesis"]["status"] == "started"
-    assert "+    def test_agrees_with_statistics_median" in (
-        tmp_path / "out" / "variation-2.patch"
-    ).read_text()
+    assert (
+        "+    def test_agrees_with_statistics_median"
+        in (tmp_path / "out" / "variation-2.patch").read_text()
+    )
     ids = " and ".join(str(n) for n in by_id[2]["synthesized_from"])
     assert f"variation 2 synthesized from variations {ids}" in res.stdout
     assert "(synthesized from" in (tmp_path / "out" / "report.md").read_text()
