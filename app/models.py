@@ -88,6 +88,13 @@ class Run(SQLModel, table=True):
     # `{"top": k, "model": m}` when the run synthesizes (empty: it does not) and, once it
     # acted, `status` (started/skipped), `reason`, `variation_id` and `from` (variation ids).
     synthesis: dict[str, Any] = _json()
+    # A fork's lineage: `{"run_id", "variation_id", "diff_sha256"}` of the variation it
+    # started from (None: not a fork), and that variation's diff as it was when forked
+    # (applied to every new workspace; the fork's diffs stay against the same base_sha).
+    parent: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
+    parent_diff: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Variation(SQLModel, table=True):

@@ -1,4 +1,4 @@
-"""Routes: /api/v1/runs — create, list, read, diff, interdiff, select, cancel."""
+"""Routes: /api/v1/runs — create, list, read, diff, interdiff, select, cancel, turns, forks."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.api.deps import RunDep, ServicesDep, VariationDep
+from app.models import Run, Variation
 from app.runs import interdiff, service
 from app.schemas import (
     ErrorResponse,
     FollowUp,
+    ForkCreate,
     RunAccepted,
     RunCreate,
     RunList,
@@ -38,6 +40,10 @@ async def create_run(body: RunCreate, services: ServicesDep, request: Request) -
         events=services.events,
         supervisor=services.supervisor,
     )
+    return _accepted(run, variations, request)
+
+
+def _accepted(run: Run, variations: list[Variation], request: Request) -> RunAccepted:
     return RunAccepted(
         run_id=run.id,
         stream_url=str(request.url_for("stream_run", run_id=run.id).path),
@@ -162,3 +168,35 @@ async def follow_up(
         turn=turn,
         stream_url=str(request.url_for("stream_run", run_id=run.id).path),
     )
+
+
+@router.post(
+    "/{run_id}/variations/{variation_id}/fork",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_ERRORS | {503: {"model": ErrorResponse}},
+)
+async def fork_variation(
+    run: RunDep, variation_id: int, body: ForkCreate, services: ServicesDep, request: Request
+) -> RunAccepted:
+    """Start a new run whose variations all start from this variation's tree.
+
+    The starting tree is the variation's stored diff applied to the run's base commit (so a
+    fork works after its workspace was removed). The new run keeps the repository and
+    `base_sha`: its diffs include the parent's change and stay one patch to the repository.
+    Left-out fields are inherited from the parent run (`variations`: its count;
+    `agent_config`: the forked variation's spec; check command, timeout, budget, winner
+    policy, setup, network). The new run's `parent` and every variation's manifest name the
+    run, the variation and the sha256 of the diff it started from. Same answer as creating a
+    run. 404 for an unknown run or variation; 409 while the variation is still running, when
+    it changed nothing, or when the backend keeps no host tree (`dagger`); 422 for a bad body.
+    """
+    new_run, variations = await service.fork_variation(
+        db=services.db,
+        settings=services.settings,
+        events=services.events,
+        supervisor=services.supervisor,
+        run=run,
+        variation_id=variation_id,
+        body=body,
+    )
+    return _accepted(new_run, variations, request)

@@ -16,7 +16,7 @@ from app.repos.git_process import GitSettings, run_git, run_git_status
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
 from app.repos.refs import check_ref_syntax, is_full_sha
-from app.repos.snapshot import is_repository_root, snapshot_folder
+from app.repos.snapshot import earlier_snapshot, is_repository_root, snapshot_folder
 from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
 from app.repos.workspace import check_out, copy_repository
 
@@ -177,24 +177,32 @@ class RepoCache:
         """Snapshot a plain folder (or a repository's subfolder) into its own bare repository.
 
         The repository keeps every snapshot's objects: a run that started from an earlier
-        snapshot of the same folder still finds its base commit.
+        snapshot of the same folder still finds its base commit, and `ref` may name one
+        (a full commit id) to start from it again without a new snapshot.
         """
-        if ref not in (None, "HEAD"):
+        mirror = self.layout.mirror_dir(f"snapshot:{folder}")
+        seconds = self.clone_timeout
+        if ref is not None and is_full_sha(ref):  # an earlier snapshot (a fork's base)
+            async with self._lock(mirror):
+                snap = await earlier_snapshot(
+                    mirror, ref, settings=self._settings(None), limit_seconds=seconds
+                )
+        elif ref not in (None, "HEAD"):
             raise RepoError(
                 "ref names a commit, but repo_url is a folder that is not a git repository's "
                 "root (its files are snapshotted as they are); leave ref out",
                 details={"field": "ref"},
             )
-        mirror = self.layout.mirror_dir(f"snapshot:{folder}")
-        async with self._lock(mirror):
-            snap = await snapshot_folder(
-                folder,
-                mirror,
-                settings=self._settings(None),
-                max_bytes=self.max_snapshot_bytes,
-                limit_seconds=self.clone_timeout,
-            )
-        log.info("repo_snapshotted", run_id=run_id, files=snap.files, bytes=snap.bytes)
+        else:
+            async with self._lock(mirror):
+                snap = await snapshot_folder(
+                    folder,
+                    mirror,
+                    settings=self._settings(None),
+                    max_bytes=self.max_snapshot_bytes,
+                    limit_seconds=seconds,
+                )
+        log.info("repo_snapshotted", run_id=run_id, files=snap.files, bytes=snap.bytes, ref=ref)
         self._run_mirrors[run_id] = mirror
         self._sources[run_id] = {"source": "snapshot", "tree": snap.tree}
         return snap.commit

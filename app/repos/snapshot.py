@@ -196,6 +196,28 @@ async def snapshot_folder(
     return Snapshot(commit=sha, tree=tree, files=len(names), bytes=size)
 
 
+async def earlier_snapshot(
+    git_dir: Path, commit: str, *, settings: GitSettings, limit_seconds: float
+) -> Snapshot:
+    """A snapshot commit the repository already holds (a fork keeps its parent's base).
+
+    `commit` is a full commit id (checked by the caller), never an option.
+    """
+    code, out, _ = await run_git_status(
+        ["--git-dir", str(git_dir), "rev-parse", f"{commit}^{{commit}}", f"{commit}^{{tree}}"],
+        settings=settings,
+        what="snapshot",
+        limit_seconds=limit_seconds,
+    )  # fmt: skip
+    found = out.split()
+    if code != 0 or len(found) != 2:
+        raise RepoError(
+            f"commit {commit} is not a snapshot of this folder that the server still has",
+            details={"field": "ref"},
+        )
+    return Snapshot(commit=found[0], tree=found[1], files=0, bytes=0)
+
+
 class _SnapshotGit:
     """git on the snapshot repository with its folder as the work tree."""
 

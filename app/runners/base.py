@@ -76,6 +76,7 @@ class VariationJob:
     image: str | None = None  # container image (dagger backend)
     turn: int = 1  # which turn of the variation's conversation (follow-ups: 2, 3, ...)
     seq_base: int = 0  # added to this turn's line numbers (earlier turns used 1..seq_base)
+    parent: dict[str, Any] | None = None  # a fork's lineage: the variation its tree came from
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.errors import RepoError
 from app.events.log import EventLog
 from app.models import Run, Variation
 from app.runners.base import (
@@ -38,12 +39,8 @@ async def prepare_job(
     `workspace`: the variation's existing tree (a follow-up turn); else a new one is made.
     """
     vid = variation.variation_id
-    if workspace is None and ready.tree is not None:
-        workspace = await workspaces.copy_tree(ready.tree, run_id=run.id, variation_id=vid)
-    elif workspace is None:
-        workspace = await workspaces.add_worktree(
-            run_id=run.id, variation_id=vid, base_sha=ready.base
-        )
+    if workspace is None:
+        workspace = await _new_workspace(run, vid, ready, workspaces)
     model = variation.spec.get("model")
     access = (
         None
@@ -71,6 +68,25 @@ async def prepare_job(
         egress=egress,
         source=workspaces.source_of(run.id),
     )
+
+
+async def _new_workspace(run: Run, vid: int, ready: SetupResult, workspaces: Workspaces) -> Path:
+    """A fresh tree: base_sha (or the set-up tree), plus a fork's parent diff."""
+    if ready.tree is not None:
+        workspace = await workspaces.copy_tree(ready.tree, run_id=run.id, variation_id=vid)
+    else:
+        workspace = await workspaces.add_worktree(
+            run_id=run.id, variation_id=vid, base_sha=ready.base
+        )
+    if run.parent_diff:
+        try:
+            await workspaces.apply_patch(workspace, run.parent_diff)
+        except RepoError as exc:
+            raise RepoError(
+                f"the forked variation's diff does not apply to this run's starting tree: "
+                f"{exc.message}"
+            ) from None
+    return workspace
 
 
 def variation_job(
@@ -115,4 +131,5 @@ def variation_job(
         network=str(run.setup.get("network") or "none"),
         egress_socket=egress,
         image=ready.plan.image,
+        parent=run.parent or None,
     )

@@ -12,13 +12,14 @@ from app.errors import BackendUnavailable, Conflict, InvalidInput, NotFound, Too
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.models import Run, Variation, utcnow
-from app.runs import early_stop, finalize, synthesis
+from app.runners.base import TreeLocation
+from app.runs import early_stop, finalize, fork, synthesis
 from app.runs import repository as repo
 from app.runs.specs import build_specs
 from app.runs.states import RUN_TERMINAL
 from app.runs.supervisor import Supervisor
 from app.runs.views import run_read, run_summary
-from app.schemas import FollowUp, RunCreate, RunList, RunRead, SelectWinner
+from app.schemas import FollowUp, ForkCreate, RunCreate, RunList, RunRead, SelectWinner
 from app.status import RunStatus, VariationStatus
 
 
@@ -45,8 +46,14 @@ async def create_run(
     db: Database,
     events: EventLog,
     supervisor: Supervisor,
+    parent: dict[str, object] | None = None,
+    parent_diff: str | None = None,
 ) -> tuple[Run, list[Variation]]:
-    """Validate, store a queued run with its variations, and start it."""
+    """Validate, store a queued run with its variations, and start it.
+
+    `parent`/`parent_diff`: a fork's lineage and the diff its workspaces start from (its
+    repo_url is the parent run's, already checked).
+    """
     specs = build_specs(body, settings)
     stop_setting = early_stop.setting(body, len(specs))
     synthesis_setting = synthesis.setting(body, specs, settings)
@@ -65,7 +72,7 @@ async def create_run(
             "(use the dagger backend, or drop `image`)",
             details={"field": "image"},
         )
-    repo_url = await check_repo_url(body.repo_url, settings)
+    repo_url = body.repo_url if parent else await check_repo_url(body.repo_url, settings)
     available = await supervisor.availability()
     if not available.ok:
         raise BackendUnavailable(
@@ -97,6 +104,8 @@ async def create_run(
         created_at=now,
         owner=settings.replica_id,
         lease_expires_at=now + timedelta(seconds=settings.lease_seconds),
+        parent=parent,
+        parent_diff=parent_diff,
     )
     variations = [
         Variation(
@@ -219,3 +228,38 @@ async def follow_up(
         raise InvalidInput("prompt is empty", details={"field": "prompt"})
     variation = await get_variation_or_404(db, run.id, variation_id)
     return await supervisor.start_turn(run, variation, body.prompt)
+
+
+async def fork_variation(
+    *,
+    db: Database,
+    settings: Settings,
+    events: EventLog,
+    supervisor: Supervisor,
+    run: Run,
+    variation_id: int,
+    body: ForkCreate,
+) -> tuple[Run, list[Variation]]:
+    """Start a new run from variation `variation_id`'s tree (see app/runs/fork.py)."""
+    variation = await get_variation_or_404(db, run.id, variation_id)
+    spec = fork.run_spec(
+        run,
+        variation,
+        body,
+        parent_count=len(await repo.get_variations(db, run.id)),
+        images=supervisor.capabilities.images,
+    )
+    build_specs(spec, settings)  # bad input is a 422 before any 409
+    remote = supervisor.capabilities.tree is TreeLocation.REMOTE
+    reason = fork.refusal(run, variation, remote_tree=remote)
+    if reason is not None:
+        raise Conflict(reason, details={"status": variation.status, "variation_id": variation_id})
+    return await create_run(
+        body=spec,
+        settings=settings,
+        db=db,
+        events=events,
+        supervisor=supervisor,
+        parent=fork.lineage(run, variation),
+        parent_diff=variation.diff,
+    )

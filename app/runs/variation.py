@@ -152,6 +152,8 @@ def build_manifest(job: VariationJob, result: dict[str, Any], sandbox: str) -> d
         },
         "network": job.network,
         "image": job.image,
+        # A fork: {run_id, variation_id, diff_sha256} of the variation whose tree it started from.
+        "parent": job.parent,
         "settings": {
             "timeout_seconds": job.timeout_seconds,
             "max_turns": spec.max_turns,

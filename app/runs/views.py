@@ -81,6 +81,7 @@ def _summary_fields(run: Run, count: int, cost: float, passed: int) -> dict[str,
         "created_at": run.created_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        "parent": run.parent or None,
     }
 
 

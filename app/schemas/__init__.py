@@ -1,5 +1,6 @@
 """API shapes: the run spec (request) and what the API returns."""
 
+from app.schemas.fork import ForkCreate
 from app.schemas.reads import (
     CheckResult,
     DiffStats,
@@ -9,6 +10,7 @@ from app.schemas.reads import (
     FollowUp,
     RunAccepted,
     RunList,
+    RunParent,
     RunRead,
     RunSummary,
     SelectWinner,
@@ -44,10 +46,12 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "FollowUp",
+    "ForkCreate",
     "NetworkMode",
     "RunAccepted",
     "RunCreate",
     "RunList",
+    "RunParent",
     "RunRead",
     "RunSummary",
     "SelectWinner",

@@ -110,6 +110,17 @@ class SynthesisRead(BaseModel):
     synthesized_from: list[int] = Field(description="The variations it combines.")
 
 
+class RunParent(BaseModel):
+    """The variation a forked run started from."""
+
+    run_id: str = Field(description="The parent run.")
+    variation_id: int = Field(description="The parent run's variation whose tree was forked.")
+    diff_sha256: str = Field(
+        description="sha256 of that variation's diff (UTF-8) when it was forked: the change "
+        "every variation of this run started from."
+    )
+
+
 class RunSummary(BaseModel):
     """A run in lists."""
 
@@ -142,6 +153,11 @@ class RunSummary(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    parent: RunParent | None = Field(
+        default=None,
+        description="For a fork: the variation whose tree this run started from; null "
+        "otherwise. Its diffs are still against `base_sha` (the parent's base).",
+    )
 
 
 class RunRead(RunSummary):

@@ -148,6 +148,19 @@ class TestSnapshot:
             await cache.prepare(run_id="r1", repo_url=str(folder), ref="main")
         assert caught.value.details == {"field": "ref"}
 
+    async def test_ref_may_name_an_earlier_snapshot(self, cache: RepoCache, tmp_path: Path) -> None:
+        folder = write(tmp_path / "plain", {"a.txt": "a\n"})
+        first = await cache.prepare(run_id="r1", repo_url=str(folder), ref=None)
+        write(folder, {"a.txt": "changed\n"})
+        again = await cache.prepare(run_id="r2", repo_url=str(folder), ref=first)
+        assert again == first and cache.source_of("r2")["source"] == "snapshot"
+        tree = await cache.add_worktree(run_id="r2", variation_id=0, base_sha=again)
+        assert (tree / "a.txt").read_text() == "a\n"
+        with pytest.raises(RepoError) as caught:
+            await cache.prepare(run_id="r3", repo_url=str(folder), ref="0" * 40)
+        assert "not a snapshot of this folder" in caught.value.message
+        assert caught.value.details == {"field": "ref"}
+
     async def test_size_limit_in_the_cache(self, tmp_path: Path) -> None:
         small = RepoCache(tmp_path / "cache", allow_local=True, max_snapshot_bytes=1000)
         folder = write(tmp_path / "big", {"big.bin": "x" * 5000})
