@@ -4,7 +4,7 @@
 import { ApiError, createRun } from "./api.js";
 import { h, replace } from "./dom.js";
 
-const SCRIPTED_MODELS = ["scripted/fix-correct", "scripted/fix-bad", "scripted/no-change", "scripted/fix-alt"];
+const SCRIPTED_MODELS = ["scripted/fix-correct", "scripted/fix-bad", "scripted/no-change", "scripted/fix-alt", "scripted/synthesize-median"];
 const CLAUDE_MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"];
 const COMMON_CHECKS = ["python3 -m pytest -q", "python3 -m unittest -q", "npm test", "go test ./...", "cargo test"];
 const MAX_ROWS = 50; // the server's own limit (5 by default) is the one that counts
@@ -41,6 +41,16 @@ export class RunForm {
       prompt: h("textarea", { rows: "4", placeholder: "Fix the failing test in tests/test_summary.py", required: true }),
       check_command: h("input", { type: "text", class: "mono", placeholder: "none", spellcheck: "false" }),
       budget_usd: h("input", { type: "number", min: "0", step: "0.01", placeholder: "no limit", inputmode: "decimal" }),
+      early_stop: h(
+        "select",
+        {},
+        h("option", { value: "never", text: "Never" }),
+        h("option", { value: "first_pass", text: "When one passes" }),
+        h("option", { value: "passing", text: "When K have passed" }),
+      ),
+      early_stop_passing: h("input", { type: "number", min: "1", step: "1", value: "2", inputmode: "numeric", "aria-label": "Early stop: passing variations (K)" }),
+      synthesize_top: h("input", { type: "number", min: "2", step: "1", placeholder: "off", inputmode: "numeric" }),
+      synthesize_model: h("input", { type: "text", class: "mono", placeholder: "first variation's model", spellcheck: "false" }),
       winner_policy: h(
         "select",
         {},
@@ -78,6 +88,7 @@ export class RunForm {
         this.rowsEl,
         this.models,
       ),
+      this.afterVariations(),
       field("winner_policy", "Winner", this.inputs.winner_policy),
       this.formError,
       h("div", { class: "form-actions" }, this.submit),
@@ -85,6 +96,35 @@ export class RunForm {
     this.setReady(ready);
     this.syncRows();
     this.syncCheckHelp();
+  }
+
+  /** Early stop and synthesis (`early_stop`, `synthesize`). */
+  afterVariations() {
+    const stop = this.inputs.early_stop;
+    const passing = field("early_stop.passing", null, this.inputs.early_stop_passing);
+    const syncStop = () => {
+      passing.hidden = stop.value !== "passing";
+    };
+    stop.addEventListener("change", syncStop);
+    this.syncStop = syncStop;
+    syncStop();
+    return h(
+      "fieldset",
+      { class: "after-variations" },
+      h("legend", { text: "Stop early, combine" }),
+      h(
+        "div",
+        { class: "field-row" },
+        field("early_stop", "Early stop", stop, "Cancel the variations still running once enough passed the check (needs a check command)."),
+        passing,
+      ),
+      h(
+        "div",
+        { class: "field-row" },
+        field("synthesize.top", "Synthesize the top K", this.inputs.synthesize_top, "Afterwards one more variation combines the K best diffs into one change. Empty: off."),
+        field("synthesize.model", "Synthesis model", this.inputs.synthesize_model),
+      ),
+    );
   }
 
   focus() {
@@ -119,6 +159,12 @@ export class RunForm {
     set("check_command", run.check_command || (suggestedCheck ? run.suggested_check_command : null));
     set("budget_usd", run.budget_usd);
     set("winner_policy", run.winner_policy || "manual");
+    const passing = run.early_stop && run.early_stop.passing;
+    set("early_stop", passing ? (passing === 1 ? "first_pass" : "passing") : "never");
+    if (passing > 1) set("early_stop_passing", passing);
+    this.syncStop();
+    set("synthesize_top", run.synthesis ? run.synthesis.top : null);
+    set("synthesize_model", run.synthesis ? run.synthesis.model : null);
     const specs = (run.variations || []).map((v) => v.spec || {});
     this.count.value = String(Math.max(1, specs.length));
     this.syncRows();
@@ -179,6 +225,12 @@ export class RunForm {
     if (v("check_command")) spec.check_command = v("check_command");
     if (v("budget_usd")) spec.budget_usd = Number(v("budget_usd"));
     if (v("winner_policy") !== "manual") spec.winner_policy = v("winner_policy");
+    if (v("early_stop") === "first_pass") spec.early_stop = "first_pass";
+    if (v("early_stop") === "passing") spec.early_stop = { passing: Number(v("early_stop_passing")) };
+    if (v("synthesize_top")) {
+      spec.synthesize = { top: Number(v("synthesize_top")) };
+      if (v("synthesize_model")) spec.synthesize.model = v("synthesize_model");
+    }
     const n = parseInt(this.count.value, 10);
     const rows = this.rows.slice(0, Math.max(0, n || 0)).map((row) => {
       const item = {};
@@ -198,6 +250,8 @@ export class RunForm {
     if (!spec.prompt.trim()) errors.push({ field: "prompt", message: "Describe the task for the agents." });
     const n = Array.isArray(spec.variations) ? spec.variations.length : spec.variations;
     if (!Number.isInteger(n) || n < 1) errors.push({ field: "variations", message: "At least one variation." });
+    if (spec.synthesize && !(Number.isInteger(spec.synthesize.top) && spec.synthesize.top >= 2)) errors.push({ field: "synthesize.top", message: "At least 2 (it combines the best K diffs), or leave it empty." });
+    if (spec.early_stop && spec.early_stop.passing !== undefined && !(Number.isInteger(spec.early_stop.passing) && spec.early_stop.passing >= 1)) errors.push({ field: "early_stop.passing", message: "A whole number of passing variations, 1 or more." });
     if ("budget_usd" in spec && !(spec.budget_usd > 0)) errors.push({ field: "budget_usd", message: "A positive amount in USD, or leave it empty." });
     return errors;
   }

@@ -163,11 +163,22 @@ export class RunView {
     for (const v of variations || []) {
       const target = this.run.variations.find((x) => x.variation_id === v.variation_id);
       if (target) merge(target, v, TERMINAL_VARIATION);
+      else this.addColumn(v); // the run's synthesized variation, made once the others ended
       const column = this.columns.get(v.variation_id);
       if (column) column.update({ ...v });
     }
     this.header.update(this.run);
     this.renderWinner();
+  }
+
+  /** A variation the run gained after the page loaded gets its column. */
+  addColumn(v) {
+    this.run.variations.push(v);
+    const column = new VariationColumn(v, { runId: this.run.id, onViewDiff: (n) => this.showCompare(n) });
+    this.columns.set(v.variation_id, column);
+    this.grid.append(column.el);
+    this.grid.style.setProperty("--n", String(this.run.variations.length));
+    this.compare.setRun(this.run);
   }
 
   /** Live columns, or Compare in their place (right under the header, above the fold). */

@@ -68,6 +68,7 @@ export class VariationColumn {
         h("div", { class: "vcol-title" }, h("h3", { text: `Variation ${this.id}` }), this.winnerBadge, this.suggestedBadge, this.badge),
         this.statusLine,
         h("div", { class: "vcol-model mono", text: specLabel(variation.spec), title: specLabel(variation.spec) }),
+        variation.synthesized_from && h("div", { class: "vcol-lineage", text: `Synthesized from ${variation.synthesized_from.map((n) => `variation ${n}`).join(" and ")}` }),
         h("div", { class: "vcol-stats" }, this.stats.time, this.stats.tokens, this.stats.cost),
       ),
       h(
