@@ -95,6 +95,9 @@ class Run(SQLModel, table=True):
         default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
     )
     parent_diff: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The spec's judge (`model`, `instructions`; empty: none) and, once it ran, `status`,
+    # `error`, `cost_usd` and `verdicts` (variation id -> rank, verdict, rationale).
+    judge: dict[str, Any] = _json()
 
 
 class Variation(SQLModel, table=True):

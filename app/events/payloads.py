@@ -23,6 +23,7 @@ class EventType(StrEnum):
     SETUP_OUTPUT = "setup_output"
     EGRESS = "egress"
     RUN_STATUS = "run_status"
+    JUDGE = "judge"
     WINNER = "winner"
     DELIVERED = "delivered"
     COMPLETE = "complete"
@@ -136,6 +137,17 @@ def run_finished(
     """The run's final status, with every scored variation best first."""
     payload = {"status": str(status), "error": error, "scores": scores}
     return event_row(run_id, EventType.RUN_STATUS, payload)
+
+
+def judge(run_id: str, record: dict[str, Any]) -> EventRow:
+    """The judge's call ended: `{model, status, error, cost_usd, verdicts}`.
+
+    `verdicts` maps each judged variation id (as a string) to its rank, verdict and rationale.
+    """
+    fields = ("model", "status", "error", "cost_usd", "verdicts")
+    payload = {name: record.get(name) for name in fields}
+    payload["verdicts"] = payload["verdicts"] or {}
+    return event_row(run_id, EventType.JUDGE, payload)
 
 
 def winner(run_id: str, variation_id: int, *, selected_by: str, reason: str | None) -> EventRow:

@@ -22,6 +22,8 @@ from app.egress.gate import EgressGate
 from app.errors import AppError
 from app.events import payloads as events_out
 from app.events.log import EventLog
+from app.judge.record import ranks_of
+from app.judge.step import judge_safely
 from app.models import Run, Variation, utcnow
 from app.runners.base import Runner, TreeLocation, VariationJob
 from app.runs import early_stop, finalize, synthesis, turns
@@ -97,7 +99,8 @@ class RunExecution:
                 passed = await early_stop.wait_for_passes(tasks, early_stop.needed(run))
                 if passed is not None:
                     await self._stop_early(run, tasks, passed)
-                # A judge, when the run has one, ranks the variations before this point.
+                # The judge (when the run has one) ranks the variations before synthesis.
+                await judge_safely(run, db=self._db, events=self._events, gateway=self._gateway)
                 if run.synthesis:
                     synthesized = await self._synthesize(run, ready)
                     if synthesized is not None:
@@ -138,7 +141,7 @@ class RunExecution:
     async def _synthesize(self, run: Run, ready: SetupResult) -> asyncio.Task[bool] | None:
         """Start the variation that combines the top diffs (or record why not)."""
         variations = await repo.get_variations(self._db, run.id)
-        outcomes = [finalize.outcome_of(v) for v in variations]
+        outcomes = [finalize.outcome_of(v, ranks_of(run)) for v in variations]
         found = synthesis.plan(run, variations, outcomes)
         if isinstance(found, str):
             log.info("run.synthesis_skipped", reason=found)

@@ -16,6 +16,7 @@ from aideator_scoring.policy import (
 from app.db import Database
 from app.events import payloads as events_out
 from app.events.log import EventLog
+from app.judge.record import ranks_of
 from app.models import Run, Variation, utcnow
 from app.runs import repository as repo
 from app.runs.views import variation_read
@@ -41,8 +42,8 @@ async def stop_pending(
         )
 
 
-def outcome_of(v: Variation) -> Outcome:
-    """The scoring view of a stored variation."""
+def outcome_of(v: Variation, judge_ranks: dict[int, int] | None = None) -> Outcome:
+    """The scoring view of a stored variation (with the judge's rank, when it ranked it)."""
     view = variation_read(v)  # the derived facts, computed in one place
     return Outcome(
         variation_id=v.variation_id,
@@ -52,11 +53,13 @@ def outcome_of(v: Variation) -> Outcome:
         cost_usd=v.cost_usd,
         duration_seconds=v.duration_seconds,
         has_result=view.diff_stats is not None,
+        judge_rank=(judge_ranks or {}).get(v.variation_id),
     )
 
 
-def _scores(variations: list[Variation]) -> tuple[list[Any], list[dict[str, Any]]]:
-    ranked = rank([outcome_of(v) for v in variations])
+def _scores(run: Run, variations: list[Variation]) -> tuple[list[Any], list[dict[str, Any]]]:
+    judge_ranks = ranks_of(run)
+    ranked = rank([outcome_of(v, judge_ranks) for v in variations])
     v_run_id = variations[0].run_id
     statements: list[Any] = []
     summary: list[dict[str, Any]] = []
@@ -74,7 +77,8 @@ def _policy_winner(run: Run, variations: list[Variation]) -> tuple[int, str] | N
     """`best_score`: the best-ranked variation that qualifies, with the reason; else None."""
     if run.winner_policy != "best_score":
         return None
-    outcomes = [outcome_of(v) for v in variations]
+    judge_ranks = ranks_of(run)
+    outcomes = [outcome_of(v, judge_ranks) for v in variations]
     winner = choose_winner(outcomes)
     if winner is None:
         return None
@@ -91,7 +95,7 @@ async def finish_run(
         status = RunStatus.SUCCEEDED if succeeded else RunStatus.FAILED
         if status == RunStatus.FAILED and error is None:
             error = "no variation succeeded"
-    statements, scores = _scores(variations) if variations else ([], [])
+    statements, scores = _scores(run, variations) if variations else ([], [])
     rows = [events_out.run_finished(run.id, status, error=error, scores=scores)]
     best = _policy_winner(run, variations) if status == RunStatus.SUCCEEDED else None
     if best is not None:

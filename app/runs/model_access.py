@@ -7,6 +7,7 @@ from typing import Any
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.gateway import Gateway, Usage
+from app.judge.record import JUDGE_IDENTITY
 from app.runs import repository as repo
 from app.runs.ports import ModelAccess
 
@@ -41,6 +42,10 @@ class GatewayAccess:
         """Forget the run."""
         self._gateway.close_run(run_id)
 
+    def cost_of(self, run_id: str, variation_id: int) -> float:
+        """USD this identity spent so far, as metered."""
+        return self._gateway.cost_of(run_id, variation_id)
+
 
 class UsageRecorder:
     """Gateway sinks: metered usage into the variation row, budget refusals as error lines."""
@@ -51,13 +56,17 @@ class UsageRecorder:
     async def on_usage(
         self, run_id: str, variation_id: int, usage: Usage, cost_usd: float, /
     ) -> None:
-        """Add one response's usage and cost to the variation."""
+        """Add one response's usage and cost to the variation (the judge records its own)."""
+        if variation_id == JUDGE_IDENTITY:
+            return
         await self._events.write(
             statements=[repo.add_usage(run_id, variation_id, usage.as_dict(), cost_usd)]
         )
 
     async def on_budget_exhausted(self, run_id: str, variation_id: int, message: str, /) -> None:
-        """Tell the stream the variation was refused for budget."""
+        """Tell the stream the variation was refused for budget (the judge records its own)."""
+        if variation_id == JUDGE_IDENTITY:
+            return
         payload = {
             "variation_id": variation_id,
             "seq": None,
@@ -68,5 +77,10 @@ class UsageRecorder:
         await self._events.write([events_out.agent_output(run_id, variation_id, payload)])
 
     async def on_refusal(self, run_id: str, variation_id: int, payload: dict[str, Any], /) -> None:
-        """A request the gateway's rules stopped, as a `gateway_refusal` event."""
+        """A request the gateway's rules stopped, as a `gateway_refusal` event.
+
+        The judge's own refusals end its call, and the judge records that error itself.
+        """
+        if variation_id == JUDGE_IDENTITY:
+            return
         await self._events.write([events_out.gateway_refusal(run_id, variation_id, payload)])

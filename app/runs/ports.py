@@ -87,6 +87,10 @@ class Gatekeeper(Protocol):
         """Refuse further requests from this variation."""
         ...
 
+    def cost_of(self, run_id: str, variation_id: int) -> float:
+        """USD this identity spent so far, as metered (until close_run)."""
+        ...
+
     def close_run(self, run_id: str) -> None:
         """Forget the run."""
         ...

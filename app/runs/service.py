@@ -100,6 +100,7 @@ async def create_run(
         },
         early_stop=stop_setting,
         synthesis=synthesis_setting,
+        judge={} if body.judge is None else body.judge.model_dump(exclude_none=True),
         scripted_model=settings.uses_scripted_model,
         created_at=now,
         owner=settings.replica_id,

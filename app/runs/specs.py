@@ -62,6 +62,32 @@ def check_model(spec: VariationSpec, field: str, settings: Settings) -> Variatio
     return spec.model_copy(update={"model": model})
 
 
+def check_judge_model(body: RunCreate, settings: Settings) -> None:
+    """The judge's model is served here: a scripted judge without a key, any model with one."""
+    if body.judge is None:
+        return
+    from app.scripted_model.judge import JUDGE_MODELS
+
+    model, field = body.judge.model, "judge.model"
+    if model.startswith("scripted/"):
+        if not settings.uses_scripted_model:
+            raise InvalidInput(
+                f"{model}: scripted models are only served when no ANTHROPIC_API_KEY is set",
+                details={"field": field},
+            )
+        if model.removeprefix("scripted/") not in JUDGE_MODELS:
+            known = ", ".join(f"scripted/{name}" for name in sorted(JUDGE_MODELS))
+            raise InvalidInput(
+                f"unknown scripted judge {model!r} (known: {known})", details={"field": field}
+            )
+    elif settings.uses_scripted_model:
+        raise InvalidInput(
+            f"judge model {model!r} needs ANTHROPIC_API_KEY on the server; without it only "
+            "scripted/judge runs (scripted model, not Claude)",
+            details={"field": field},
+        )
+
+
 def build_specs(body: RunCreate, settings: Settings) -> list[VariationSpec]:
     """One checked spec per variation."""
     if len(body.prompt) > settings.max_prompt_chars:
@@ -75,6 +101,7 @@ def build_specs(body: RunCreate, settings: Settings) -> list[VariationSpec]:
             f"variations must be between 1 and {settings.max_variations} (got {count})",
             details={"field": "variations"},
         )
+    check_judge_model(body, settings)
     given = [None] * count if isinstance(body.variations, int) else body.variations
     return [
         check_model(_merge(body.agent_config, spec, i), f"variations.{i}.model", settings)

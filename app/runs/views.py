@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.judge.record import judge_cost, run_judge, verdict_of
 from app.models import Run, Variation
 from app.runs import early_stop, synthesis
 from app.runs.continuation import Continuation
@@ -9,8 +10,11 @@ from app.runs.turns import turns_of
 from app.schemas import CheckResult, DiffStats, RunRead, RunSummary, UsageRead, VariationRead
 
 
-def variation_read(v: Variation, continuation: Continuation | None = None) -> VariationRead:
-    """The API view of a variation (`continuation`: whether it can take a follow-up now)."""
+def variation_read(
+    v: Variation, continuation: Continuation | None = None, *, run: Run | None = None
+) -> VariationRead:
+    """The API view of a variation (`continuation`: whether it can take a follow-up now;
+    `run`: for what the run's judge said of it)."""
     stats = (
         None
         if v.files_changed is None
@@ -55,6 +59,7 @@ def variation_read(v: Variation, continuation: Continuation | None = None) -> Va
         continuable_reason=None if continuation is None else continuation.reason,
         continuable_until=None if continuation is None else continuation.until,
         synthesized_from=v.synthesized_from,
+        judge=None if run is None else verdict_of(run, v.variation_id),
     )
 
 
@@ -86,8 +91,8 @@ def _summary_fields(run: Run, count: int, cost: float, passed: int) -> dict[str,
 
 
 def run_summary(run: Run, count: int, cost: float, passed: int) -> RunSummary:
-    """The list view of a run."""
-    return RunSummary.model_validate(_summary_fields(run, count, cost, passed))
+    """The list view of a run (`cost`: its variations'; the judge's is added here)."""
+    return RunSummary.model_validate(_summary_fields(run, count, cost + judge_cost(run), passed))
 
 
 def run_read(
@@ -98,7 +103,8 @@ def run_read(
     """The full view of a run (`continuations`: each variation's, by id, when known)."""
     known = continuations or {}
     passed = sum(1 for v in variations if v.check_exit_code == 0)
-    fields = _summary_fields(run, len(variations), sum(v.cost_usd for v in variations), passed)
+    cost = sum(v.cost_usd for v in variations) + judge_cost(run)
+    fields = _summary_fields(run, len(variations), cost, passed)
     return RunRead.model_validate(
         fields
         | {
@@ -110,6 +116,9 @@ def run_read(
             "setup": run.setup,
             "early_stop": early_stop.read(run, variations),
             "synthesis": synthesis.read(run),
-            "variations": [variation_read(v, known.get(v.variation_id)) for v in variations],
+            "judge": run_judge(run),
+            "variations": [
+                variation_read(v, known.get(v.variation_id), run=run) for v in variations
+            ],
         }
     )

@@ -36,6 +36,26 @@ class UsageRead(BaseModel):
     cache_read_input_tokens: int
 
 
+class VariationJudgeRead(BaseModel):
+    """What the run's judge said of one variation."""
+
+    rank: int = Field(description="The judge's rank, 1 = its best.")
+    verdict: str = Field(description="`strong`, `acceptable`, `weak` or `wrong`.")
+    rationale: str = Field(description="The judge's short reason.")
+
+
+class RunJudgeRead(BaseModel):
+    """How the run's judge call went."""
+
+    model: str
+    status: Literal["ok", "failed", "skipped"] = Field(
+        description="`ok`: it ranked every variation; `failed`: the call or its answer was "
+        "unusable (`error` says why); `skipped`: not called (no budget, nothing to judge)."
+    )
+    error: str | None
+    cost_usd: float = Field(description="What the judge's call cost (part of the run's cost).")
+
+
 class VariationRead(BaseModel):
     """A variation as the API returns it."""
 
@@ -78,6 +98,9 @@ class VariationRead(BaseModel):
         default=None,
         description="For the run's synthesized variation: the ids of the variations whose "
         "diffs it combined; null for the others.",
+    )
+    judge: VariationJudgeRead | None = Field(
+        default=None, description="The judge's rank, verdict and rationale; null: not judged."
     )
 
 
@@ -181,6 +204,10 @@ class RunRead(RunSummary):
     )
     synthesis: SynthesisRead | None = Field(
         default=None, description="The run's synthesis (null: the spec asked for none)."
+    )
+    judge: RunJudgeRead | None = Field(
+        default=None,
+        description="The judge's call (null: the run has no judge, or it has not run yet).",
     )
     variations: list[VariationRead]
 

@@ -86,6 +86,30 @@ class Synthesize(BaseModel):
     )
 
 
+class JudgeSpec(BaseModel):
+    """A model that ranks the finished variations (one call through the gateway)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The judge's model, e.g. `claude-opus-4-5`, or `scripted/judge`.",
+    )
+    instructions: str | None = Field(
+        default=None,
+        max_length=8000,
+        description="Extra guidance for the judge (what matters most in this task).",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model_not_blank(cls, model: str) -> str:
+        if not model.strip() or any(ch.isspace() for ch in model):
+            raise ValueError("judge model must be a model name without spaces")
+        return model
+
+
 class RunCreate(BaseModel):
     """The run spec: the same object for the API, the CLI (`--spec`) and CI."""
 
@@ -161,6 +185,15 @@ class RunCreate(BaseModel):
         "done, one more variation starts from the base with the task and the top k diffs and "
         "combines them; it is checked and scored like the others. Skipped (with the reason) "
         "when fewer than k variations changed something.",
+    )
+    judge: JudgeSpec | None = Field(
+        default=None,
+        description=(
+            "When the variations have ended, one call to this model ranks them and gives each "
+            "a verdict and rationale; its rank is a score part after the check "
+            "(docs/scoring.md). Metered and inside `budget_usd`; a judge failure never fails "
+            "the run."
+        ),
     )
 
     @field_validator("prompt")

@@ -95,7 +95,10 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[str]:
         opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
         deltas = [
             {"type": "input_json_delta", "partial_json": piece}
-            for piece in _json_pieces(_dumps(block["input"]))
+            # A string input is sent as it is: the scripted judge's broken-JSON answer.
+            for piece in _json_pieces(
+                block["input"] if isinstance(block["input"], str) else _dumps(block["input"])
+            )
         ]
     yield _event(
         "content_block_start",

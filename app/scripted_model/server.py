@@ -25,6 +25,7 @@ from app.scripted_model.conversation import (
     turn_index,
     working_directory,
 )
+from app.scripted_model.judge import JUDGE_MODELS, judge_reply
 from app.scripted_model.messages import (
     error_body,
     input_tokens,
@@ -103,7 +104,8 @@ def create_app(scenario_dir: Path = SCENARIO_DIR, *, chunk_delay: float = 0.0) -
         """POST /v1/messages/count_tokens: an estimate from the request size."""
         body = await _json_body(request)
         model = _model(body)
-        if is_scripted_model(model) and scenario_name(model) not in scenarios:
+        name = scenario_name(model)
+        if is_scripted_model(model) and name not in scenarios and name not in JUDGE_MODELS:
             raise ApiError(404, _unknown_model(model, scenarios))
         return JSONResponse({"input_tokens": input_tokens(body)})
 
@@ -156,6 +158,8 @@ def _reply_for(
         # Claude Code's small/fast model requests (titles, summaries) land here.
         return plain_reply(SIDE_REPLY), None, 0
     name = scenario_name(model)
+    if name in JUDGE_MODELS and name not in scenarios:
+        return judge_reply(name, body), name, 0
     scenario = scenarios.get(name)
     if scenario is None:
         log.warning("scripted_model.unknown_scenario", model=model, stream=bool(body.get("stream")))

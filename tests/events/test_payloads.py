@@ -64,6 +64,18 @@ def built_events() -> dict[str, list[EventRow]]:
             payloads.run_status("r", RunStatus.RUNNING, base_sha="abc"),
             payloads.run_finished("r", RunStatus.SUCCEEDED, error=None, scores=scores),
         ],
+        EventType.JUDGE: [
+            payloads.judge(
+                "r",
+                {
+                    "model": "m",
+                    "status": "ok",
+                    "error": None,
+                    "cost_usd": 0.01,
+                    "verdicts": {"0": {"rank": 1, "verdict": "strong", "rationale": "r"}},
+                },
+            )
+        ],
         EventType.WINNER: [payloads.winner("r", 0, selected_by="user", reason=None)],
         EventType.DELIVERED: [
             payloads.delivered("r", 0, {"branch": "b", "commit": "c", "pull_request_url": None})

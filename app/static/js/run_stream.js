@@ -4,7 +4,7 @@
 import { openableStreamUrl } from "./api.js";
 
 // The server's list is app/events/payloads.py (EventType); a test keeps the two equal.
-const EVENT_NAMES = ["agent_output", "gateway_refusal", "setup_output", "egress", "variation_status", "variation_result", "run_status", "winner", "delivered", "complete"];
+const EVENT_NAMES = ["agent_output", "gateway_refusal", "setup_output", "egress", "variation_status", "variation_result", "run_status", "judge", "winner", "delivered", "complete"];
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 10_000;
 

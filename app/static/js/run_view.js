@@ -119,6 +119,10 @@ export class RunView {
         this.renderWinner();
         this.scheduleRefresh();
         break;
+      case "judge":
+        this.run.judge = { model: data.model, status: data.status, error: data.error ?? null, cost_usd: data.cost_usd };
+        for (const [vid, said] of Object.entries(data.verdicts || {})) this.patchVariation(Number(vid), { judge: said });
+        break;
       case "winner":
         Object.assign(this.run, { winning_variation_id: data.variation_id, winner_selected_by: data.selected_by, winner_reason: data.reason ?? null });
         this.renderWinner();
