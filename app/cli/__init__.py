@@ -11,6 +11,7 @@ import typer
 
 from app.cli import (
     commands_deliver,  # noqa: F401  (adds `runs push` and `runs apply`)
+    commands_fork,  # noqa: F401  (adds `runs fork`)
     commands_reply,  # noqa: F401  (adds `runs reply`)
 )
 from app.cli.commands_db import db_app

@@ -155,6 +155,11 @@ class ApiClient:
         body: dict[str, Any] = self._call("POST", path, json={"prompt": prompt}).json()
         return body
 
+    def fork(self, run_id: str, variation_id: int, body: dict[str, Any]) -> RunAccepted:
+        """Start a new run from a variation's tree (the same answer as creating a run)."""
+        path = f"/runs/{run_id}/variations/{variation_id}/fork"
+        return RunAccepted.model_validate(self._call("POST", path, json=body).json())
+
     def last_event_id(self, run_id: str) -> int:
         """The id of a finished run's last event (reads its stream to the end)."""
         last = 0

@@ -64,6 +64,14 @@ def show(
     console.print(Text(f"prompt: {first_line[:200]}"), soft_wrap=True)
     base = (run.base_sha or "?")[:12]
     console.print(Text(f"repo: {run.repo_url} @ {base} · backend {run.backend}"), soft_wrap=True)
+    if run.parent is not None:
+        console.print(
+            Text(
+                f"forked from: run {run.parent.run_id} variation {run.parent.variation_id} "
+                f"(diff sha256 {run.parent.diff_sha256[:12]})"
+            ),
+            soft_wrap=True,
+        )
     if run.check_command:
         console.print(Text(f"check: {run.check_command}"), soft_wrap=True)
     if run.error:

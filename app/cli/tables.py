@@ -199,10 +199,17 @@ def _tail(text: str, width: int) -> str:
     return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
+def lineage(run: RunSummary) -> str | None:
+    """`abc12345/2` for a fork of run abc12345's variation 2; None for a run of its own."""
+    if run.parent is None:
+        return None
+    return f"{run.parent.run_id[:8]}/{run.parent.variation_id}"
+
+
 def runs_table(items: list[RunSummary], width: int) -> Group:
     """Runs, newest first, one line each, fitted to `width` columns (the prompt is cut)."""
     head = f"{'id':<8}  {'created':<16}  {'status':<11}  {'vars':>4}  {'winner':<10}  "
-    head += f"{'cost':>8}  {'repo':<28}  "
+    head += f"{'cost':>8}  {'from':<10}  {'repo':<28}  "
     room = max(width - len(head), 10)
     lines = [Text(head + "prompt", style="bold")]
     for r in items:
@@ -217,7 +224,7 @@ def runs_table(items: list[RunSummary], width: int) -> Group:
                 f"{r.id[:8]:<8}  {r.created_at.strftime('%Y-%m-%d %H:%M'):<16}  ",
                 (f"{r.status:<11}", _STATUS_STYLE.get(r.status, "")),
                 f"  {r.variation_count:>4}  {winner:<10}  {f'${r.cost_usd:.4f}':>8}  ",
-                f"{_tail(r.repo_url, 28):<28}  {prompt}",
+                f"{lineage(r) or '-':<10}  {_tail(r.repo_url, 28):<28}  {prompt}",
             )
         )
     return Group(*lines)

@@ -53,6 +53,9 @@ CANNOT_RUN: dict[str, str] = {
         "ID and N stand for a run and a variation, and a push needs the repository's remote "
         "(a code host); tests/cli/test_deliver.py pushes to a local git server"
     ),
+    "uv run aideator runs fork ID N": (
+        "ID and N stand for a run and a variation; tests/cli/test_fork.py forks one"
+    ),
     "uv run aideator compare --spec run.yaml --push-winner": (
         "run.yaml stands for your spec, and the push needs a code host; "
         "tests/cli/test_deliver.py covers --push-winner"
