@@ -6,6 +6,8 @@ import asyncio
 import statistics
 from typing import Any
 
+from aideator_scoring.beyond import stop_reason
+
 from app.errors import InvalidInput
 from app.events import payloads as events_out
 from app.events.log import EventLog
@@ -45,10 +47,7 @@ def needed(run: Run) -> int | None:
 
 def reason(passed: list[int]) -> str:
     """Why the others were stopped, e.g. `stopped early: variation 2 passed`."""
-    if len(passed) == 1:
-        return f"stopped early: variation {passed[0]} passed"
-    ids = ", ".join(str(v) for v in passed[:-1]) + f" and {passed[-1]}"
-    return f"stopped early: variations {ids} passed"
+    return stop_reason(passed)
 
 
 def saved_usd(variations: list[Variation], stopped: list[int]) -> float | None:

@@ -4,7 +4,8 @@ When the run's variations (and its judge, if any) are done, the scoring policy r
 (the judge's rank is one of its keys); the `top` best with a non-empty diff go, with the
 task, into a new variation's prompt. It starts from the base like the others and is checked,
 scored and streamed like any of them. Fewer than `top` diffs, or a spent budget: skipped,
-with the reason recorded on the run.
+with the reason recorded on the run. Which variations and the prompt come from
+`aideator_scoring.beyond`, which the Dagger module's `compare` uses too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aideator_scoring.policy import Outcome, rank
+from aideator_scoring.beyond import (
+    DIFF_LIMIT_CHARS,
+    fair_shares,
+    synthesis_prompt,
+    synthesis_sources,
+)
+from aideator_scoring.policy import Outcome
 
 from app.config import Settings
 from app.errors import InvalidInput
@@ -24,8 +31,7 @@ from app.runs.specs import check_model
 from app.schemas import RunCreate, SynthesisRead, VariationSpec
 from app.status import RunStatus, VariationStatus
 
-# All the diffs in a synthesis prompt together, in characters; shared fairly (see fair_shares).
-DIFF_LIMIT_CHARS = 48_000
+__all__ = ["DIFF_LIMIT_CHARS", "Plan", "add_variation", "fair_shares", "plan", "read", "skip"]
 
 
 def setting(body: RunCreate, specs: list[VariationSpec], settings: Settings) -> dict[str, Any]:
@@ -62,28 +68,6 @@ def read(run: Run) -> SynthesisRead | None:
     )
 
 
-def fair_shares(lengths: list[int], limit: int) -> list[int]:
-    """Characters each text may keep so that together they fit `limit`.
-
-    Every text gets an equal share; a shorter one keeps all of itself and leaves the rest of
-    its share to the longer ones.
-    """
-    shares = [0] * len(lengths)
-    left = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    budget = limit
-    while left:
-        share = budget // len(left)
-        i = left[0]
-        if lengths[i] > share:
-            for j in left:
-                shares[j] = share
-            break
-        shares[i] = lengths[i]
-        budget -= lengths[i]
-        left.pop(0)
-    return shares
-
-
 @dataclass(frozen=True)
 class Plan:
     """What the synthesized variation combines, and the prompt it gets."""
@@ -92,47 +76,19 @@ class Plan:
     prompt: str
 
 
-def _describe(o: Outcome, position: int) -> str:
-    check = {True: "check passed", False: "check failed", None: "no check ran"}[o.check_passed]
-    judged = "" if o.judge_rank is None else f", judge's rank {o.judge_rank}"
-    return f"rank {position}, {check}{judged}, {o.diff_files} file(s) changed"
-
-
 def plan(run: Run, variations: list[Variation], outcomes: list[Outcome]) -> Plan | str:
     """The plan, or why synthesis is skipped (`outcomes`: the variations' scoring views)."""
     top = int(run.synthesis["top"])
     if run.budget_usd is not None and sum(v.cost_usd for v in variations) >= run.budget_usd:
         return f"the run's budget of ${run.budget_usd:g} is spent"
-    ranked = [o for o in rank(outcomes) if o.diff_files > 0]
-    if len(ranked) < top:
-        return (
-            f"synthesis needs {top} variations with a non-empty diff; "
-            f"{len(ranked)} {'has' if len(ranked) == 1 else 'have'} one"
-        )
-    chosen = ranked[:top]
+    chosen = synthesis_sources(outcomes, top)
+    if isinstance(chosen, str):
+        return chosen
     diffs = {v.variation_id: v.diff or "" for v in variations}
-    texts = [diffs[o.variation_id] for o in chosen]
-    shares = fair_shares([len(t) for t in texts], DIFF_LIMIT_CHARS)
-    blocks = []
-    for position, (o, text, share) in enumerate(zip(chosen, texts, shares, strict=True), 1):
-        shown = text[:share]
-        if share < len(text):
-            shown += f"\n[... diff cut: {share} of {len(text)} characters shown]\n"
-        blocks.append(
-            f'<diff variation="{o.variation_id}" {_describe(o, position)}>\n{shown}</diff>'
-        )
-    prompt = (
-        f"{run.prompt}\n\n"
-        f"---\nSynthesis: {top} attempts at this task were made independently; below are "
-        "the best-ranked ones (ranked by their check, the judge's rank when there is one, "
-        "then diff, cost and time). Each diff is against the commit your working tree is at; "
-        "none of them is applied.\n\n"
-        "Combine their strengths into one change in the working tree: keep what each does "
-        "well, leave out what is wrong or redundant, and make sure the result is coherent. "
-        f"The diffs share at most {DIFF_LIMIT_CHARS} characters (a cut diff says so).\n\n"
-        + "\n\n".join(blocks)
+    return Plan(
+        from_ids=[o.variation_id for o in chosen],
+        prompt=synthesis_prompt(run.prompt, chosen, diffs),
     )
-    return Plan(from_ids=[o.variation_id for o in chosen], prompt=prompt)
 
 
 async def skip(events: EventLog, run: Run, reason: str) -> None:

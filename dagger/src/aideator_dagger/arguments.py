@@ -96,3 +96,25 @@ RelayToken = Annotated[dagger.Secret | None, Doc("Bearer token for the relay")]
 ScriptedModel = Annotated[
     bool, Doc("Serve the models from this repository's scripted model (offline; not Claude)")
 ]
+EarlyStop = Annotated[
+    str,
+    Doc(
+        "never, first_pass (stop once one variation passes the check) or K (once K passed); "
+        "needs --check-command"
+    ),
+]
+JudgeModel = Annotated[
+    str,
+    Doc("Judge model; the judge runs on the AIdeator server only, here it is reported skipped"),
+]
+JudgeInstructions = Annotated[str, Doc("Extra instructions for the judge (server only)")]
+SynthesizeTop = Annotated[
+    int,
+    Doc(
+        "After the variations, one more combines the K best-ranked diffs (2 up to the number "
+        "of variations; 0: off)"
+    ),
+]
+SynthesisModel = Annotated[
+    str, Doc("Model of the synthesized variation (default: the first variation's model)")
+]

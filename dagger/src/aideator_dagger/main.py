@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import uuid
 
 import dagger
 from dagger import dag, function, object_type
 
+from .after_variations import (
+    check_synthesize_top,
+    finish_all,
+    judge_entry,
+    passing_needed,
+    synthesize,
+)
 from .agent_run import AgentRun, collect_check, collect_run, stdout_and_exit_code
 from .arguments import (
     AgentKind,
@@ -16,11 +23,14 @@ from .arguments import (
     CheckCommand,
     Command,
     Count,
+    EarlyStop,
     Env,
     Gateway,
     GatewayPath,
     GitToken,
     Image,
+    JudgeInstructions,
+    JudgeModel,
     MaxTurns,
     Model,
     Models,
@@ -36,6 +46,8 @@ from .arguments import (
     ScriptedModel,
     SetupCommand,
     Source,
+    SynthesisModel,
+    SynthesizeTop,
     SystemPromptAppend,
     VariationId,
 )
@@ -54,6 +66,7 @@ from .lockfile import constraints_from_uv_lock
 from .report import VariationOutcome, build_report, render_markdown
 from .spec import (
     DEFAULT_MODEL,
+    PlannedVariation,
     agent_spec,
     base_sha_of,
     cache_bust_value,
@@ -213,6 +226,11 @@ class Aideator:
         image: Image = "",
         setup_command: SetupCommand = "",
         prompt_file: PromptFile = None,
+        early_stop: EarlyStop = "never",
+        judge_model: JudgeModel = "",
+        judge_instructions: JudgeInstructions = "",
+        synthesize_top: SynthesizeTop = 0,
+        synthesis_model: SynthesisModel = "",
     ) -> dagger.Directory:
         """Run variations in parallel, check and rank them: report.json, report.md, patches."""
         require_one_source(repo_url, source)
@@ -220,6 +238,8 @@ class Aideator:
         if scripted_model and gateway is not None:
             raise ValueError("--scripted-model and --gateway exclude each other")
         plan = plan_variations(models or [DEFAULT_MODEL], count)
+        need = passing_needed(early_stop, len(plan), check_command)
+        check_synthesize_top(synthesize_top, len(plan))
         agent_spec(  # refuse bad arguments before anything is built
             prompt=prompt,
             agent=agent,
@@ -261,8 +281,7 @@ class Aideator:
         )
         runs = fan_out(workspace, plan, settings, api_key=api_key, gateway=binding)
 
-        async def finish(index: int, ran: dagger.Container) -> VariationOutcome:
-            planned = plan[index]
+        async def finish(planned: PlannedVariation, ran: dagger.Container) -> VariationOutcome:
             stdout, code = await stdout_and_exit_code(ran)
             result = final_result(stdout, code)
             check = None
@@ -278,11 +297,35 @@ class Aideator:
                 )
             return VariationOutcome(planned.variation_id, planned.model, result, stdout, check)
 
-        outcomes = list(await asyncio.gather(*(finish(i, ran) for i, ran in enumerate(runs))))
+        outcomes, stopping = await finish_all(
+            {p.variation_id: finish(p, ran) for p, ran in zip(plan, runs, strict=True)},
+            {p.variation_id: p.model for p in plan},
+            need,
+        )
+        details: dict[str, object] = {"early_stop": stopping, "judge": judge_entry(judge_model)}
+        if synthesize_top:
+
+            async def run_one(vid: int, model: str, text: str) -> VariationOutcome:
+                planned = PlannedVariation(vid, model)
+                with_prompt = dataclasses.replace(settings, prompt=text)
+                (ran,) = fan_out(
+                    workspace, [planned], with_prompt, api_key=api_key, gateway=binding
+                )
+                return await finish(planned, ran)
+
+            made, details["synthesis"] = await synthesize(
+                outcomes,
+                top=synthesize_top,
+                model=synthesis_model or plan[0].model,
+                task=prompt,
+                run_one=run_one,
+            )
+            outcomes += [made] if made is not None else []
         report = build_report(
             outcomes,
             prompt=prompt,
             repo={"url": repo_url or "(local directory)", "ref": ref, "base_sha": base_sha},
             check_command=check_command,
+            details=details,
         )
         return report_directory(report, render_markdown(report), outcomes)

@@ -51,6 +51,8 @@ class VariationOutcome:
     result: dict[str, Any]
     transcript: str
     check: CheckOutcome | None = None
+    stopped: str | None = None  # early stop cancelled it: the reason
+    synthesized_from: list[int] | None = None  # the synthesized variation: its sources
 
     @property
     def diff(self) -> str:
@@ -72,6 +74,19 @@ def facts_of(outcome: VariationOutcome) -> VariationFacts:
     stats = result.get("diff_stats")
     files = 1 if outcome.diff.strip() else 0
     usage = result.get("usage")
+    if outcome.stopped is not None:
+        return VariationFacts(
+            variation_id=outcome.variation_id,
+            spec={"model": outcome.model},
+            status="cancelled",
+            exit_code=None,
+            error=outcome.stopped,
+            diff_stats=None,
+            usage={},
+            cost_usd=None,
+            duration_seconds=None,
+            check=None,
+        )
     return VariationFacts(
         variation_id=outcome.variation_id,
         spec={"model": outcome.model},
@@ -86,6 +101,7 @@ def facts_of(outcome: VariationOutcome) -> VariationFacts:
         if outcome.check is None
         else CheckFacts(outcome.check.exit_code, None, outcome.check.output),
         has_transcript=True,
+        synthesized_from=outcome.synthesized_from,
     )
 
 
@@ -95,8 +111,12 @@ def build_report(
     prompt: str,
     repo: dict[str, str],
     check_command: str,
+    details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report object written as report.json; the policy picks the winner."""
+    """The report object written as report.json; the policy picks the winner.
+
+    `details`: more of the run's fields (`early_stop`, `synthesis`, `judge`).
+    """
     variations = [facts_of(o) for o in outcomes]
     scored = [v.outcome for v in variations]
     best = choose_winner(scored)
@@ -111,6 +131,6 @@ def build_report(
         repo={"url": repo.get("url"), "ref": repo.get("ref"), "base_sha": repo.get("base_sha")},
         check_command=check_command or None,
         status=status,
-        details={"backend": "dagger", "winner_policy": "best_score"},
+        details={"backend": "dagger", "winner_policy": "best_score", **(details or {})},
     )
     return build_from_facts(run, variations, winner=winner, generator=generator("aideator-dagger"))
