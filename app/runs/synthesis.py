@@ -25,6 +25,7 @@ from app.config import Settings
 from app.errors import InvalidInput
 from app.events import payloads as events_out
 from app.events.log import EventLog
+from app.judge.record import judge_cost
 from app.models import Run, Variation
 from app.runs import repository as repo
 from app.runs.specs import check_model
@@ -79,7 +80,8 @@ class Plan:
 def plan(run: Run, variations: list[Variation], outcomes: list[Outcome]) -> Plan | str:
     """The plan, or why synthesis is skipped (`outcomes`: the variations' scoring views)."""
     top = int(run.synthesis["top"])
-    if run.budget_usd is not None and sum(v.cost_usd for v in variations) >= run.budget_usd:
+    spent = sum(v.cost_usd for v in variations) + judge_cost(run)
+    if run.budget_usd is not None and spent >= run.budget_usd:
         return f"the run's budget of ${run.budget_usd:g} is spent"
     chosen = synthesis_sources(outcomes, top)
     if isinstance(chosen, str):
