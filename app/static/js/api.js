@@ -152,6 +152,16 @@ export function pushVariation(runId, variationId, { branch, pullRequest = false 
   return request(`/runs/${encodeURIComponent(runId)}/variations/${variationId}/push`, { method: "POST", body });
 }
 
+/** POST /runs/{id}/variations/{n}/messages: the variation's next turn (202 {turn, ...}). */
+export function sendMessage(runId, variationId, prompt) {
+  return request(`/runs/${encodeURIComponent(runId)}/variations/${variationId}/messages`, { method: "POST", body: { prompt } });
+}
+
+/** POST /runs/{id}/variations/{n}/fork: a new run from that variation's tree (202 {run_id, ...}). */
+export function forkVariation(runId, variationId, { prompt, variations }) {
+  return request(`/runs/${encodeURIComponent(runId)}/variations/${variationId}/fork`, { method: "POST", body: { prompt, variations } });
+}
+
 /** GET /runs/{id}/deliveries: the branches the run's variations were pushed as. */
 export function listDeliveries(runId) {
   return request(`/runs/${encodeURIComponent(runId)}/deliveries`);

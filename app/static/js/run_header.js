@@ -3,6 +3,7 @@
 import { cancelRun } from "./api.js";
 import { badge, h, setBadge, setText } from "./dom.js";
 import { TERMINAL_RUN, ago, duration, elapsed, money, when } from "./format.js";
+import { lineageLink } from "./lineage.js";
 import { firstLine } from "./outcome.js";
 
 const CONNECTION_LABEL = {
@@ -53,6 +54,7 @@ export class RunHeader {
         this.cancel,
       ),
       this.prompt,
+      run.parent ? h("p", { class: "run-lineage" }, lineageLink(run.parent)) : null,
       h(
         "div",
         { class: "run-meta" },

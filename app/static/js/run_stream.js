@@ -2,6 +2,7 @@
 // last-id guard makes every event count exactly once, whatever a reconnect replays.
 
 import { openableStreamUrl } from "./api.js";
+import { TERMINAL_RUN } from "./format.js";
 
 // The server's list is app/events/payloads.py (EventType); a test keeps the two equal.
 const EVENT_NAMES = ["agent_output", "gateway_refusal", "setup_output", "egress", "variation_status", "variation_result", "run_status", "judge", "winner", "delivered", "complete"];
@@ -63,13 +64,20 @@ export class RunStream {
     } catch {
       return;
     }
+    // A follow-up turn reopens a finished run: the stream is live again until its `complete`.
+    if (this.completed && name === "run_status" && !TERMINAL_RUN.has(data.status)) {
+      this.completed = false;
+      this.onState("live");
+    }
     this.onEvent(name, data, id);
     if (name === "complete") this.ended(es);
   }
 
   // The server closes the stream after `complete`; close it first so the browser does not
-  // reconnect and replay, then listen on for a later `winner` (a pick after the end emits
-  // `winner` and a fresh `complete`).
+  // reconnect and replay, then listen on at the last id for what a finished run still sends:
+  // a later `winner` or delivery (each followed by a fresh `complete`), or a follow-up turn
+  // (`run_status` running, the turn's events, a fresh `complete`). The id guard above keeps
+  // every event once.
   ended(es) {
     this.completed = true;
     es.close();

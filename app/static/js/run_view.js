@@ -3,14 +3,15 @@
 // carry (start/finish times, live cost from the gateway's metering).
 
 import { ApiError, getRun } from "./api.js";
+import { ColumnControls } from "./column_controls.js";
 import { ComparePanel } from "./compare_panel.js";
 import { h, replace } from "./dom.js";
-import { TERMINAL_RUN, TERMINAL_VARIATION } from "./format.js";
+import { TERMINAL_RUN } from "./format.js";
 import { PushPanel } from "./push_panel.js";
 import { suggestedId } from "./outcome.js";
 import { RunHeader } from "./run_header.js";
 import { RunStream } from "./run_stream.js";
-import { VariationColumn } from "./variation_column.js";
+import { VariationColumn, newerFields } from "./variation_column.js";
 
 const POLL_MS = 3000;
 const REFRESH_DELAY_MS = 250;
@@ -28,6 +29,9 @@ export class RunView {
     this.runId = runId;
     this.onScripted = onScripted;
     this.columns = new Map();
+    this.controls = new Map();
+    this.epoch = 0; // bumped when a follow-up turn starts: reads begun before it are stale
+    this.sawComplete = false;
     this.timers = [];
     this.refreshTimer = null;
     this.el = h("div", { class: "page run-page", dataset: { runId } }, h("p", { class: "muted loading", text: "Loading run…" }));
@@ -56,11 +60,7 @@ export class RunView {
     const grid = h("div", { class: "columns", id: `columns-${run.id}` });
     this.grid = grid;
     grid.style.setProperty("--n", String(Math.max(1, run.variations.length)));
-    for (const v of run.variations) {
-      const column = new VariationColumn(v, { runId: run.id, onViewDiff: (n) => this.showCompare(n) });
-      this.columns.set(v.variation_id, column);
-      grid.append(column.el);
-    }
+    for (const v of run.variations) this.makeColumn(v);
     this.switchButtons = {
       columns: h("button", { type: "button", role: "tab", class: "tab on", "aria-selected": "true", "aria-controls": grid.id, dataset: { view: "columns" }, text: "Live columns", onclick: () => this.setMode("columns") }),
       compare: h("button", { type: "button", role: "tab", class: "tab", "aria-selected": "false", "aria-controls": this.compare.el.id, dataset: { view: "compare" }, text: "Compare", onclick: () => this.setMode("compare") }),
@@ -84,6 +84,7 @@ export class RunView {
     switch (name) {
       case "agent_output": {
         const column = this.columns.get(vid);
+        if (column && data.turn > 1) column.beginTurn(data.turn, null);
         if (column) column.addLine(id, data);
         break;
       }
@@ -105,7 +106,8 @@ export class RunView {
         break;
       }
       case "variation_status":
-        this.patchVariation(vid, { status: data.status, error: data.error ?? null });
+        if (data.turn > 1 && data.status === "running") this.turnStarted(vid, data.turn, data.prompt, true);
+        else this.patchVariation(vid, { status: data.status, error: data.error ?? null, ...(data.turn ? { turn: data.turn } : {}), ...this.unknownContinuation(vid) });
         this.scheduleRefresh();
         break;
       case "variation_result": {
@@ -114,7 +116,13 @@ export class RunView {
         break;
       }
       case "run_status":
+        // After a `complete`, `running` is a follow-up turn reopening the run.
+        if (this.sawComplete && !TERMINAL_RUN.has(data.status) && TERMINAL_RUN.has(this.run.status)) {
+          this.epoch += 1;
+          this.run.status = data.status;
+        }
         merge(this.run, { status: data.status, ...(data.base_sha ? { base_sha: data.base_sha } : {}), ...(data.error ? { error: data.error } : {}) }, TERMINAL_RUN);
+        if (TERMINAL_RUN.has(data.status)) for (const v of this.run.variations) this.patchVariation(v.variation_id, this.unknownContinuation(v.variation_id));
         for (const s of data.scores || []) this.patchVariation(s.variation_id, { score: s.score, score_parts: s.score_parts });
         this.renderWinner();
         this.scheduleRefresh();
@@ -131,6 +139,7 @@ export class RunView {
         this.push.addDelivery(data);
         break;
       case "complete":
+        this.sawComplete = true;
         merge(this.run, { status: data.status }, TERMINAL_RUN);
         this.header.update(this.run);
         this.scheduleRefresh(0);
@@ -150,13 +159,44 @@ export class RunView {
     this.setupLog.append(`${text}\n`);
   }
 
-  patchVariation(vid, fields) {
+  patchVariation(vid, fields, force = false) {
     const target = this.run.variations.find((v) => v.variation_id === vid);
     if (!target) return;
-    merge(target, fields, TERMINAL_VARIATION);
+    Object.assign(target, newerFields(target, fields, force));
     const column = this.columns.get(vid);
-    if (column) column.update({ ...fields });
+    if (column) column.update({ ...fields }, force);
+    const controls = this.controls.get(vid);
+    if (controls) controls.update(this.run, target);
     this.compare.setRun(this.run);
+  }
+
+  /** A stream event changed what the last read said about continuing: ask again. */
+  unknownContinuation(vid) {
+    const target = this.run.variations.find((v) => v.variation_id === vid);
+    return target && target.continuable !== undefined ? { continuable: null, continuable_until: null } : {};
+  }
+
+  /**
+   * Follow-up turn `turn` of variation `vid` started: its stream event (`fromStream`), or the
+   * 202 of our own message, which changes nothing once the stream has shown that turn.
+   */
+  turnStarted(vid, turn, prompt, fromStream = false) {
+    const column = this.columns.get(vid);
+    const fresh = column ? column.beginTurn(turn, prompt) : false;
+    if (!fromStream && !fresh) return;
+    const target = this.run.variations.find((v) => v.variation_id === vid);
+    if (!target || (target.turn ?? 1) > turn) return;
+    if ((target.turn ?? 1) < turn || TERMINAL_RUN.has(this.run.status)) this.epoch += 1;
+    this.run.status = "running";
+    this.patchVariation(vid, { status: "running", error: null, turn, ...this.unknownContinuation(vid) }, true);
+    this.renderWinner();
+  }
+
+  renderControls() {
+    for (const v of this.run.variations) {
+      const controls = this.controls.get(v.variation_id);
+      if (controls) controls.update(this.run, v);
+    }
   }
 
   /** Take a full run read (GET, select, cancel) as the new truth. */
@@ -166,7 +206,7 @@ export class RunView {
     merge(this.run, fields, TERMINAL_RUN);
     for (const v of variations || []) {
       const target = this.run.variations.find((x) => x.variation_id === v.variation_id);
-      if (target) merge(target, v, TERMINAL_VARIATION);
+      if (target) Object.assign(target, newerFields(target, v));
       else this.addColumn(v); // the run's synthesized variation, made once the others ended
       const column = this.columns.get(v.variation_id);
       if (column) column.update({ ...v });
@@ -175,12 +215,21 @@ export class RunView {
     this.renderWinner();
   }
 
+  /** Variation `v`'s column, with its Fork… and message box, at the end of the grid. */
+  makeColumn(v) {
+    const runId = this.run.id;
+    const controls = new ColumnControls({ runId, variationId: v.variation_id, onSent: (n, turn, prompt) => this.turnStarted(n, turn, prompt) });
+    this.controls.set(v.variation_id, controls);
+    const column = new VariationColumn(v, { runId, onViewDiff: (n) => this.showCompare(n), controls: controls.elements });
+    this.columns.set(v.variation_id, column);
+    this.grid.append(column.el);
+    controls.update(this.run, v);
+  }
+
   /** A variation the run gained after the page loaded gets its column. */
   addColumn(v) {
     this.run.variations.push(v);
-    const column = new VariationColumn(v, { runId: this.run.id, onViewDiff: (n) => this.showCompare(n) });
-    this.columns.set(v.variation_id, column);
-    this.grid.append(column.el);
+    this.makeColumn(v);
     this.grid.style.setProperty("--n", String(this.run.variations.length));
     this.compare.setRun(this.run);
   }
@@ -228,6 +277,7 @@ export class RunView {
     this.header.update(this.run);
     this.compare.setRun(this.run);
     this.push.setRun(this.run);
+    this.renderControls();
   }
 
   scheduleRefresh(delay = REFRESH_DELAY_MS) {
@@ -239,8 +289,10 @@ export class RunView {
   }
 
   async refresh() {
+    const epoch = this.epoch;
     try {
       const fresh = await getRun(this.runId);
+      if (epoch !== this.epoch) return; // asked before a turn started: the poll asks again
       this.applyRun(fresh);
     } catch {
       // the stream and the next poll carry on; a failed GET changes nothing shown

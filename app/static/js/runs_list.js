@@ -3,6 +3,7 @@
 import { listRuns } from "./api.js";
 import { badge, h, replace } from "./dom.js";
 import { TERMINAL_RUN, ago, excerpt, money, repoLabel, when } from "./format.js";
+import { lineageLink } from "./lineage.js";
 
 const PAGE = 20;
 const REFRESH_MS = 4000;
@@ -97,6 +98,7 @@ export class RunsList {
         { class: "task", "data-label": "Task" },
         h("a", { href: link, class: "prompt", text: excerpt(run.prompt, 110) || "(no prompt)" }),
         h("div", { class: "repo mono", text: `${repoLabel(run.repo_url)}${run.ref ? ` @ ${run.ref}` : ""}`, title: run.repo_url }),
+        run.parent ? h("div", { class: "lineage-line" }, lineageLink(run.parent, { prefix: "↳ forked from" })) : null,
       ),
       h("td", { class: "outcome-cell", "data-label": "Outcome" }, passedLabel(run)),
       h("td", { "data-label": "Winner" }, winner),

@@ -26,8 +26,27 @@ function scheduleFlush(column) {
   });
 }
 
+const TURN_FIELDS = ["status", "turn", "continuable", "continuable_reason", "continuable_until"];
+
+/**
+ * The part of `fields` that is news for variation `current`: a slow GET must not move a
+ * finished variation back to running (unless `force`: a stream event that starts a
+ * follow-up turn), and facts about an earlier turn than the one shown are dropped.
+ */
+export function newerFields(current, fields, force = false) {
+  const next = { ...fields };
+  if ((next.turn ?? 0) < (current.turn ?? 0)) for (const key of TURN_FIELDS) delete next[key];
+  if (!force && next.status && TERMINAL_VARIATION.has(current.status) && !TERMINAL_VARIATION.has(next.status)) delete next.status;
+  return next;
+}
+
+function turnSeparator(line) {
+  return h("div", { class: "turn-sep", dataset: { turn: String(line.turn) } }, h("span", { text: line.text, title: line.text }));
+}
+
 export class VariationColumn {
-  constructor(variation, { runId, onViewDiff }) {
+  /** controls: {actions, foot, tail}: elements the run view adds (Fork…, the message box). */
+  constructor(variation, { runId, onViewDiff, controls = {} }) {
     this.id = variation.variation_id;
     this.runId = runId;
     this.v = { ...variation };
@@ -36,6 +55,7 @@ export class VariationColumn {
     this.pending = [];
     this.stick = true;
     this.liveUsage = null;
+    this.shownTurn = 1; // the last turn whose separator (or first line) the column has
 
     this.badge = h("span", { class: "badge outcome" });
     this.statusLine = h("div", { class: "vcol-status" });
@@ -80,8 +100,12 @@ export class VariationColumn {
           { class: "vcol-actions" },
           this.diffButton,
           h("button", { type: "button", class: "button ghost small", text: "Download log", dataset: { action: "download" }, onclick: () => this.download() }),
+          controls.actions,
         ),
+        controls.foot,
       ),
+      // The message box: before the log in the tab order too, shown at the bottom (CSS order).
+      controls.tail,
       h("div", { class: "vcol-body" }, this.log, this.jump),
     );
     this.render();
@@ -99,12 +123,27 @@ export class VariationColumn {
     scheduleFlush(this);
   }
 
-  /** Newer facts about the variation (GET /runs/{id} or stream events). */
-  update(fields) {
-    const { status } = fields;
-    // A slow GET must not move a finished variation back to running.
-    if (status && TERMINAL_VARIATION.has(this.v.status) && !TERMINAL_VARIATION.has(status)) delete fields.status;
-    Object.assign(this.v, fields);
+  /**
+   * A separator before turn `turn`'s lines ("Turn 2: <prompt>"), once per turn; false when
+   * the column already has it (a replay, or the second event of the same turn).
+   */
+  beginTurn(turn, prompt) {
+    if (!(turn > this.shownTurn)) return false;
+    this.shownTurn = turn;
+    const line = { id: null, seq: null, type: "turn", text: prompt ? `Turn ${turn}: ${prompt}` : `Turn ${turn}`, turn };
+    this.lines.push(line);
+    this.shown += 1;
+    this.pending.push(line);
+    scheduleFlush(this);
+    return true;
+  }
+
+  /**
+   * Newer facts about the variation (GET /runs/{id} or stream events). `force`: a stream
+   * event that starts a follow-up turn, which does move a finished variation back to running.
+   */
+  update(fields, force = false) {
+    Object.assign(this.v, newerFields(this.v, fields, force));
     this.render();
   }
 
@@ -124,7 +163,7 @@ export class VariationColumn {
     // Lines older than the last DOM_CAP of this batch would be trimmed at once: skip them.
     const frag = document.createDocumentFragment();
     for (let i = Math.max(0, batch.length - DOM_CAP); i < batch.length; i++) {
-      const el = renderLine(batch[i]);
+      const el = batch[i].type === "turn" ? turnSeparator(batch[i]) : renderLine(batch[i]);
       if (el) frag.append(el);
     }
     this.linesEl.append(frag);

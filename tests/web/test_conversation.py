@@ -1,0 +1,174 @@
+"""Conversations on the page: a follow-up from a column's message box continues it live;
+a variation that cannot be continued says why instead of offering the box."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import command_spec
+from tests.server_process import ServerProcess
+from tests.web.browser import require_chromium, shown_line_ids, wait_run
+
+pytestmark = pytest.mark.e2e
+
+# Each turn prints a few lines naming its prompt; a turn whose prompt says "slowly" waits
+# before its last lines, so the page can be seen mid-turn.
+TALK = (
+    'echo "start: $AIDEATOR_PROMPT"; echo "$AIDEATOR_PROMPT" >> notes.txt; '
+    'case "$AIDEATOR_PROMPT" in *slowly*) sleep 3;; esac; '
+    'echo "end: $AIDEATOR_PROMPT"'
+)
+FOLLOW_UP = "Now add a line slowly"
+
+
+@pytest.fixture(scope="module")
+def kept_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server that keeps finished runs' workspaces, so their variations can be continued."""
+    require_chromium()
+    server = ServerProcess(
+        tmp_path_factory.mktemp("kept-server"), workspace_retention_seconds="600"
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def full_replay(base_url: str, run_id: str, completes: int) -> list[dict[str, Any]]:
+    """Every event of the run up to its `completes`-th `complete` (one per finished turn)."""
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    with httpx.stream("GET", f"{base_url}/api/v1/runs/{run_id}/stream", timeout=60) as res:
+        for line in res.iter_lines():
+            if line == "":
+                if "data" in current:
+                    events.append(current)
+                    if sum(e["event"] == "complete" for e in events) == completes:
+                        break
+                current = {}
+            elif line.startswith("id:"):
+                current["id"] = int(line[3:].strip())
+            elif line.startswith("event:"):
+                current["event"] = line[6:].strip()
+            elif line.startswith("data:"):
+                current["data"] = json.loads(line[5:].strip())
+    return events
+
+
+def column_sequence(page: Any, variation_id: int) -> list[str]:
+    """The column's log in DOM order: agent lines as their event ids, separators as `turn N`."""
+    items: list[str] = page.eval_on_selector_all(
+        f".vcol[data-variation='{variation_id}'] .lines > *",
+        "els => els.map(e => e.classList.contains('turn-sep') ? `turn ${e.dataset.turn}` : e.dataset.id)",
+    )
+    return items
+
+
+def finished_run(server: ServerProcess, repo: Path) -> str:
+    body = {"repo_url": str(repo), "prompt": "first", "variations": [command_spec(TALK)] * 2}
+    run_id: str = httpx.post(f"{server.url}/api/v1/runs", json=body).json()["run_id"]
+    assert wait_run(server.url, run_id)["status"] == "succeeded"
+    return run_id
+
+
+def test_follow_up_continues_the_column_live(
+    new_page: Any, kept_server: ServerProcess, web_repo: Path
+) -> None:
+    run_id = finished_run(kept_server, web_repo)
+    page = new_page()
+    page.goto(f"{kept_server.url}/#/runs/{run_id}")
+    page.wait_for_selector(".run-head .conn[data-state='ended']")
+    box = ".vcol[data-variation='0'] .vcol-continue"
+    page.wait_for_selector(f"{box}[data-mode='open']")
+    assert page.locator(f"{box} .continue-status").inner_text().startswith(
+        "Can be continued until"
+    )
+    # The box has a label, and Ctrl+Enter sends.
+    page.get_by_label("Follow-up to variation 0").fill(FOLLOW_UP)
+    page.get_by_label("Follow-up to variation 0").press("Control+Enter")
+
+    # Turn 2 shows live: its separator and first line while the run is going again.
+    separator = page.wait_for_selector(".vcol[data-variation='0'] .turn-sep[data-turn='2']")
+    assert separator.inner_text() == f"Turn 2: {FOLLOW_UP}"
+    page.wait_for_selector(f".vcol[data-variation='0'] .lines > .line:text-is('start: {FOLLOW_UP}')")
+    assert httpx.get(f"{kept_server.url}/api/v1/runs/{run_id}").json()["status"] == "running"
+    page.wait_for_selector(".run-head .conn[data-state='live']")
+    # Meanwhile no box can send: this one runs the turn, the other waits for it.
+    page.wait_for_selector(f"{box}[data-mode='busy'] .continue-status:text('Turn 2 is running')")
+    other = page.locator(".vcol[data-variation='1'] .vcol-continue[data-mode='busy']")
+    assert "one turn runs at a time" in other.locator(".continue-status").inner_text()
+    assert other.locator("textarea").is_disabled()
+
+    # The turn ends: the stream ends again, the box reopens, every line is shown once.
+    page.wait_for_selector(f".vcol[data-variation='0'] .lines > .line:text-is('end: {FOLLOW_UP}')")
+    page.wait_for_selector(".run-head .conn[data-state='ended']")
+    page.wait_for_selector(f"{box}[data-mode='open']")
+    events = full_replay(kept_server.url, run_id, completes=2)
+    first_end = next(i for i, e in enumerate(events) if e["event"] == "complete")
+    turn_one = [str(i) for i in shown_line_ids(events[:first_end], 0)]
+    turn_two = [str(i) for i in shown_line_ids(events[first_end:], 0)]
+    assert turn_one and turn_two
+    assert column_sequence(page, 0) == [*turn_one, "turn 2", *turn_two]
+    assert column_sequence(page, 1) == [str(i) for i in shown_line_ids(events, 1)]
+
+    # A reload replays both turns the same way (the separator comes from the stream).
+    page.reload()
+    page.wait_for_selector(".run-head .conn[data-state='ended']")
+    page.wait_for_selector(f".vcol[data-variation='0'] .lines > .line:text-is('end: {FOLLOW_UP}')")
+    assert column_sequence(page, 0) == [*turn_one, "turn 2", *turn_two]
+    assert page.locator(".turn-sep").inner_text() == f"Turn 2: {FOLLOW_UP}"
+
+
+def test_refusal_is_shown_beside_the_box(
+    new_page: Any, kept_server: ServerProcess, web_repo: Path
+) -> None:
+    run_id = finished_run(kept_server, web_repo)
+    page = new_page()
+    page.goto(f"{kept_server.url}/#/runs/{run_id}")
+    box = ".vcol[data-variation='1'] .vcol-continue"
+    page.wait_for_selector(f"{box}[data-mode='open']")
+    # The workspace goes away behind the page's back: the server's 409 shows inline.
+    workspaces = [p for p in (kept_server.data_dir / "data").rglob(run_id) if p.is_dir()]
+    assert workspaces, "the run's workspaces are kept"
+    for path in workspaces:
+        shutil.rmtree(path)
+    page.fill(f"{box} textarea", "one more")
+    page.click(f"{box} button[type=submit]")
+    error = page.wait_for_selector(f"{box} .form-error[role=alert]:visible")
+    assert "workspace is gone" in error.inner_text()
+    assert page.input_value(f"{box} textarea") == "one more", "the message is kept"
+    # An empty message is refused on the page, without a request.
+    page.fill(f"{box} textarea", "  ")
+    page.click(f"{box} button[type=submit]")
+    page.wait_for_selector(f"{box} .form-error:text('Type a message first.')")
+
+
+def test_cancelled_run_says_why_instead_of_the_box(
+    new_page: Any, kept_server: ServerProcess, web_repo: Path
+) -> None:
+    body = {
+        "repo_url": str(web_repo),
+        "prompt": "wait",
+        "variations": [command_spec("sleep 60")],
+    }
+    run_id = httpx.post(f"{kept_server.url}/api/v1/runs", json=body).json()["run_id"]
+    res = httpx.post(f"{kept_server.url}/api/v1/runs/{run_id}/cancel")
+    assert res.status_code == 202, res.text
+    assert wait_run(kept_server.url, run_id)["status"] == "cancelled"
+    page = new_page()
+    page.goto(f"{kept_server.url}/#/runs/{run_id}")
+    closed = page.wait_for_selector(".vcol[data-variation='0'] .vcol-continue[data-mode='closed']")
+    reason = closed.query_selector(".continue-closed")
+    assert reason is not None
+    assert reason.inner_text() == (
+        "Can no longer be continued: the run was cancelled; its variations cannot be continued"
+    )
+    assert not page.locator(".vcol[data-variation='0'] .continue-form").is_visible()
