@@ -17,7 +17,8 @@ export class ColumnControls {
 
   /** Show what the run and the variation allow now. */
   update(run, variation) {
-    this.fork.setVariation(variation);
+    // A server that can fork says so in its run reads (`parent`, null unless forked).
+    this.fork.setVariation(variation, Object.hasOwn(run, "parent"));
     this.box.setState(continueState(run, variation));
   }
 }

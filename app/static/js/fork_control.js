@@ -62,9 +62,9 @@ export class ForkControl {
     if (open) this.prompt.focus();
   }
 
-  /** Shown for variations that can be forked. */
-  setVariation(v) {
-    const ok = canFork(v);
+  /** Shown for variations that can be forked, on a server that forks. */
+  setVariation(v, supported = true) {
+    const ok = supported && canFork(v);
     this.button.hidden = !ok;
     if (!ok) this.toggle(false);
   }
