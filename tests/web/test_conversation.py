@@ -1,9 +1,11 @@
 """Conversations on the page: a follow-up from a column's message box continues it live;
-a variation that cannot be continued says why instead of offering the box."""
+a variation that cannot be continued says why instead of offering the box; Fork… starts a
+new run from a variation and the new run shows where it came from."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,7 +69,8 @@ def column_sequence(page: Any, variation_id: int) -> list[str]:
     """The column's log in DOM order: agent lines as their event ids, separators as `turn N`."""
     items: list[str] = page.eval_on_selector_all(
         f".vcol[data-variation='{variation_id}'] .lines > *",
-        "els => els.map(e => e.classList.contains('turn-sep') ? `turn ${e.dataset.turn}` : e.dataset.id)",
+        "els => els.map(e => e.classList.contains('turn-sep')"
+        " ? `turn ${e.dataset.turn}` : e.dataset.id)",
     )
     return items
 
@@ -88,9 +91,7 @@ def test_follow_up_continues_the_column_live(
     page.wait_for_selector(".run-head .conn[data-state='ended']")
     box = ".vcol[data-variation='0'] .vcol-continue"
     page.wait_for_selector(f"{box}[data-mode='open']")
-    assert page.locator(f"{box} .continue-status").inner_text().startswith(
-        "Can be continued until"
-    )
+    assert page.locator(f"{box} .continue-status").inner_text().startswith("Can be continued until")
     # The box has a label, and Ctrl+Enter sends.
     page.get_by_label("Follow-up to variation 0").fill(FOLLOW_UP)
     page.get_by_label("Follow-up to variation 0").press("Control+Enter")
@@ -98,7 +99,8 @@ def test_follow_up_continues_the_column_live(
     # Turn 2 shows live: its separator and first line while the run is going again.
     separator = page.wait_for_selector(".vcol[data-variation='0'] .turn-sep[data-turn='2']")
     assert separator.inner_text() == f"Turn 2: {FOLLOW_UP}"
-    page.wait_for_selector(f".vcol[data-variation='0'] .lines > .line:text-is('start: {FOLLOW_UP}')")
+    column = ".vcol[data-variation='0']"
+    page.wait_for_selector(f"{column} .lines > .line:text-is('start: {FOLLOW_UP}')")
     assert httpx.get(f"{kept_server.url}/api/v1/runs/{run_id}").json()["status"] == "running"
     page.wait_for_selector(".run-head .conn[data-state='live']")
     # Meanwhile no box can send: this one runs the turn, the other waits for it.
@@ -108,7 +110,7 @@ def test_follow_up_continues_the_column_live(
     assert other.locator("textarea").is_disabled()
 
     # The turn ends: the stream ends again, the box reopens, every line is shown once.
-    page.wait_for_selector(f".vcol[data-variation='0'] .lines > .line:text-is('end: {FOLLOW_UP}')")
+    page.wait_for_selector(f"{column} .lines > .line:text-is('end: {FOLLOW_UP}')")
     page.wait_for_selector(".run-head .conn[data-state='ended']")
     page.wait_for_selector(f"{box}[data-mode='open']")
     events = full_replay(kept_server.url, run_id, completes=2)
@@ -122,7 +124,7 @@ def test_follow_up_continues_the_column_live(
     # A reload replays both turns the same way (the separator comes from the stream).
     page.reload()
     page.wait_for_selector(".run-head .conn[data-state='ended']")
-    page.wait_for_selector(f".vcol[data-variation='0'] .lines > .line:text-is('end: {FOLLOW_UP}')")
+    page.wait_for_selector(f"{column} .lines > .line:text-is('end: {FOLLOW_UP}')")
     assert column_sequence(page, 0) == [*turn_one, "turn 2", *turn_two]
     assert page.locator(".turn-sep").inner_text() == f"Turn 2: {FOLLOW_UP}"
 
@@ -172,3 +174,43 @@ def test_cancelled_run_says_why_instead_of_the_box(
         "Can no longer be continued: the run was cancelled; its variations cannot be continued"
     )
     assert not page.locator(".vcol[data-variation='0'] .continue-form").is_visible()
+
+
+def test_fork_from_the_page_shows_the_lineage(
+    new_page: Any, kept_server: ServerProcess, web_repo: Path
+) -> None:
+    parent = finished_run(kept_server, web_repo)
+    page = new_page()
+    page.goto(f"{kept_server.url}/#/runs/{parent}")
+    column = ".vcol[data-variation='1']"
+    page.click(f"{column} [data-action=fork]")
+    page.get_by_label("Fork variation 1 into a new run").fill("fork it")
+    count = page.get_by_label("Variations", exact=True).locator("visible=true")
+    count.fill("9")
+    page.click(f"{column} .fork-form button[type=submit]")
+    page.wait_for_selector(f"{column} .fork-form .form-error:text('from 1 to 8')")
+    count.fill("2")
+    page.click(f"{column} .fork-form button[type=submit]")
+    page.wait_for_url(lambda url: parent not in url and re.search(r"#/runs/[0-9a-f-]+$", url))
+    child = page.url.rsplit("/", 1)[-1]
+
+    lineage = page.wait_for_selector(".run-head .run-lineage")
+    assert lineage.inner_text() == f"Forked from run {parent[:8]} variation 1"
+    link = lineage.query_selector("a")
+    assert link is not None and link.get_attribute("href") == f"#/runs/{parent}"
+    assert page.locator(".vcol").count() == 2
+    run = wait_run(kept_server.url, child)
+    assert run["parent"]["run_id"] == parent and run["parent"]["variation_id"] == 1
+    # The fork started from variation 1's files: its diff (against the same base) has both.
+    diff = httpx.get(f"{kept_server.url}/api/v1/runs/{child}/variations/0/diff").text
+    assert "+first" in diff and "+fork it" in diff, diff
+
+    # The runs list says so too, and its link leads back to the parent.
+    page.goto(f"{kept_server.url}/#/")
+    row = page.wait_for_selector(f"tr[data-run-id='{child}'] .lineage")
+    assert row.inner_text() == f"↳ forked from run {parent[:8]} variation 1"
+    back = row.query_selector("a")
+    assert back is not None
+    back.click()
+    page.wait_for_url(f"**/#/runs/{parent}")
+    page.wait_for_selector(".vcol[data-variation='1']")

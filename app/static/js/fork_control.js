@@ -9,9 +9,9 @@ import { isUnranked } from "./outcome.js";
 export const MAX_FORK = 8;
 let forms = 0;
 
-/** A variation can be forked once it has finished with a result (its tree is its diff). */
+/** A variation can be forked once it has finished with a change (its tree is its diff). */
 export function canFork(v) {
-  return TERMINAL_VARIATION.has(v.status) && !isUnranked(v);
+  return TERMINAL_VARIATION.has(v.status) && !isUnranked(v) && Boolean(v.diff_stats && v.diff_stats.files);
 }
 
 export class ForkControl {
@@ -25,7 +25,7 @@ export class ForkControl {
     this.error = h("p", { class: "form-error", role: "alert", hidden: true });
     this.form = h(
       "form",
-      { class: "fork-form", id: `fork-form-${n}`, hidden: true, "aria-label": `Fork variation ${variationId}`, onsubmit: (e) => { e.preventDefault(); this.fork(); } },
+      { class: "fork-form", id: `fork-form-${n}`, hidden: true, novalidate: true, "aria-label": `Fork variation ${variationId}`, onsubmit: (e) => { e.preventDefault(); this.fork(); } },
       h("label", { for: this.prompt.id, text: `Fork variation ${variationId} into a new run` }),
       this.prompt,
       h(
