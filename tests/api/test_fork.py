@@ -152,3 +152,17 @@ async def wait_for_variation(client: httpx.AsyncClient, run_id: str, n: int) -> 
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"variation {n} still running")
+
+
+async def test_fork_after_setup_keeps_setup_files_out_of_the_diff(
+    client: httpx.AsyncClient, git_repo: Path
+) -> None:
+    parent = await _run(client, git_repo, setup_command="echo built > built.txt")
+    res = await _fork(client, parent["id"], 0, prompt="second", variations=1)
+    assert res.status_code == 202, res.text
+    child = await wait_finished(client, res.json()["run_id"])
+    assert child["status"] == "succeeded", child["error"]
+    assert child["setup_command"] == "echo built > built.txt"  # inherited
+    assert child["setup"]["status"] in ("done", "cached"), child["setup"]
+    diff = await _diff(client, child["id"], 0)
+    assert "+first-0" in diff and "+second-0" in diff and "built.txt" not in diff, diff
