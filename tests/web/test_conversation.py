@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import command_spec
 from tests.server_process import ServerProcess
+from tests.web.axe import axe_source, severe_violations
 from tests.web.browser import require_chromium, shown_line_ids, wait_run
 
 pytestmark = pytest.mark.e2e
@@ -183,7 +184,14 @@ def test_fork_from_the_page_shows_the_lineage(
     page = new_page()
     page.goto(f"{kept_server.url}/#/runs/{parent}")
     column = ".vcol[data-variation='1']"
+    page.wait_for_selector(f"{column} .vcol-continue[data-mode='open']")
     page.click(f"{column} [data-action=fork]")
+    assert page.get_attribute(f"{column} [data-action=fork]", "aria-expanded") == "true"
+    # The message boxes and the open fork form pass axe in both themes.
+    source = axe_source()
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        assert severe_violations(page, source) == [], scheme
     page.get_by_label("Fork variation 1 into a new run").fill("fork it")
     count = page.get_by_label("Variations", exact=True).locator("visible=true")
     count.fill("9")
