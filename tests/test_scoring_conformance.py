@@ -120,3 +120,52 @@ def test_server_report_and_module_agree(table: list[dict[str, Any]], with_check:
     assert report["outcome"] == module["outcome"]
     module_winner = None if module["winner"] is None else module["winner"]["variation_id"]
     assert module_winner == (None if server_winner is None else server_winner.variation_id)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows, st.booleans(), st.randoms(use_true_random=False))
+def test_server_and_report_agree_with_a_judge(
+    table: list[dict[str, Any]], with_check: bool, shuffle: Any
+) -> None:
+    """With the judge's ranking stored on the run, the server and report.json rank alike."""
+    check_command = "make test" if with_check else None
+    variations = _server_rows(table, check_command)
+    order = [v.variation_id for v in variations]
+    shuffle.shuffle(order)
+    verdicts = {
+        str(vid): {"rank": position, "verdict": "acceptable", "rationale": "r"}
+        for position, vid in enumerate(order, start=1)
+    }
+    run = Run(
+        id="r",
+        repo_url="https://example.com/r.git",
+        prompt="p",
+        check_command=check_command,
+        backend="local",
+        status="succeeded",
+        timeout_seconds=60.0,
+        created_at=NOW,
+        judge={"model": "m", "status": "ok", "error": None, "cost_usd": 0.1, "verdicts": verdicts},
+    )
+    judge_ranks = {int(vid): said["rank"] for vid, said in verdicts.items()}
+    server = [outcome_of(v, judge_ranks) for v in variations]
+    server_ranks = [o.variation_id for o in rank(server)]
+    report = build_report(run_read(run, variations))
+    ranked = sorted(
+        (v for v in report["variations"] if v["rank"] is not None), key=lambda v: v["rank"]
+    )
+    assert [v["variation_id"] for v in ranked] == server_ranks
+    for v in report["variations"]:
+        assert v["judge"] == verdicts[str(v["variation_id"])]
+        if v["rank"] is not None:
+            assert v["score_parts"]["judge_rank"] == v["judge"]["rank"]
+    winner = choose_winner(server)
+    assert report["run"]["judge"] == {"model": "m", "status": "ok", "error": None, "cost_usd": 0.1}
+    assert report["run"]["cost_usd"] == round(sum(v.cost_usd for v in variations) + 0.1, 6)
+    if winner is not None:  # among passed checks, the judge's order decides first
+        passed = [o for o in server if o.check_passed and o.diff_files > 0]
+        if check_command and passed:
+            assert (
+                winner.variation_id
+                == min(passed, key=lambda o: judge_ranks[o.variation_id]).variation_id
+            )

@@ -62,6 +62,8 @@ _COLUMNS: tuple[tuple[str, str, int | None], ...] = (
     ("time", "right", 3),
     ("score", "right", 2),
 )
+# Shown only when the run's judge ranked something: its verdict and rank on each variation.
+_JUDGE_COLUMN: tuple[str, str, int | None] = ("judge", "left", 6)
 _GAP = 2  # at most two spaces between two columns
 _EDGES = 2  # rich's padding at the table's two edges
 
@@ -71,6 +73,14 @@ def _label(v: VariationRead) -> str:
     if not v.synthesized_from:
         return variation_label(v.spec)
     return f"{variation_label(v.spec)} ⇐ {'+'.join(str(n) for n in v.synthesized_from)}"
+
+
+def _judged(run: RunRead) -> bool:
+    return any(v.judge is not None for v in run.variations)
+
+
+def _verdict(v: VariationRead) -> str:
+    return "-" if v.judge is None else f"{v.judge.verdict} #{v.judge.rank}"
 
 
 def _cells(run: RunRead, v: VariationRead) -> list[str | Text]:
@@ -89,19 +99,24 @@ def _cells(run: RunRead, v: VariationRead) -> list[str | Text]:
         f"${v.cost_usd:.4f}",
         "-" if v.duration_seconds is None else f"{v.duration_seconds:.1f} s",
         "-" if v.score is None else f"{v.score:g}",
+        *([_verdict(v)] if _judged(run) else []),
     ]
 
 
-def _fitting_columns(rows: list[list[str | Text]], width: int | None) -> list[int]:
+def _fitting_columns(
+    rows: list[list[str | Text]],
+    width: int | None,
+    columns: tuple[tuple[str, str, int | None], ...] = _COLUMNS,
+) -> list[int]:
     """Indexes of the columns to show: drop the least useful until the table fits `width`."""
-    keep = list(range(len(_COLUMNS)))
+    keep = list(range(len(columns)))
     if width is None:
         return keep
     sizes = [
         max([len(name)] + [len(str(row[i])) for row in rows])
-        for i, (name, _, _) in enumerate(_COLUMNS)
+        for i, (name, _, _) in enumerate(columns)
     ]
-    droppable = sorted((order, i) for i, (_, _, order) in enumerate(_COLUMNS) if order is not None)
+    droppable = sorted((order, i) for i, (_, _, order) in enumerate(columns) if order is not None)
     for _, index in droppable:
         if sum(sizes[i] for i in keep) + _GAP * (len(keep) - 1) + _EDGES <= width:
             break
@@ -125,9 +140,10 @@ def score_table(run: RunRead, width: int | None = None) -> Table:
     )
     ordered = sorted(run.variations, key=_order)
     rows = [_cells(run, v) for v in ordered]
-    keep = _fitting_columns(rows, width)
+    columns = (*_COLUMNS, _JUDGE_COLUMN) if _judged(run) else _COLUMNS
+    keep = _fitting_columns(rows, width, columns)
     for i in keep:
-        name, justify, _ = _COLUMNS[i]
+        name, justify, _ = columns[i]
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(*(row[i] for i in keep))
@@ -163,6 +179,7 @@ def outcome_notes(run: RunRead) -> list[Text]:
         ids = ", ".join(str(v) for v in stop.stopped_variation_ids)
         saved = "" if stop.saved_usd is None else f"; saved about ${stop.saved_usd:.4f}"
         notes.append(Text(f"{stop.reason}: cancelled {ids}{saved}", style="cyan"))
+    notes += _judge_notes(run)
     synth = run.synthesis
     if synth is not None and synth.status == "skipped":
         notes.append(Text(f"synthesis skipped: {synth.reason}", style="yellow"))
@@ -172,6 +189,31 @@ def outcome_notes(run: RunRead) -> list[Text]:
             Text(f"variation {synth.variation_id} synthesized from variations {ids}", "cyan")
         )
     return notes
+
+
+def _judge_notes(run: RunRead) -> list[Text]:
+    """The judge's call, and its rationale for each variation, best first."""
+    judge = run.judge
+    if judge is None:
+        return []
+    if judge.status != "ok":
+        return [Text(f"judge {judge.model} {judge.status}: {judge.error}", style="yellow")]
+    notes = [Text(f"judge {judge.model} (${judge.cost_usd:.4f}):", style="cyan")]
+    said = sorted((v for v in run.variations if v.judge is not None), key=_judge_rank)
+    for v in said:
+        assert v.judge is not None
+        notes.append(
+            Text.assemble(
+                f"  #{v.judge.rank} variation {v.variation_id} ",
+                (v.judge.verdict, "bold"),
+                f": {v.judge.rationale}",
+            )
+        )
+    return notes
+
+
+def _judge_rank(v: VariationRead) -> int:
+    return 0 if v.judge is None else v.judge.rank
 
 
 def winner_line(run: RunRead) -> Text:

@@ -55,6 +55,7 @@ def variation_facts(v: VariationRead, *, has_transcript: bool = False) -> Variat
         manifest=v.manifest,
         has_transcript=has_transcript,
         synthesized_from=v.synthesized_from,
+        judge=None if v.judge is None else v.judge.model_dump(),
     )
 
 
@@ -76,6 +77,7 @@ def run_facts(run: RunRead) -> RunFacts:
             "timeout_seconds": run.timeout_seconds,
             "cost_usd": run.cost_usd,
             "synthesis": None if run.synthesis is None else run.synthesis.model_dump(),
+            "judge": None if run.judge is None else run.judge.model_dump(),
             "created_at": run.created_at.isoformat(),
             "started_at": run.started_at.isoformat() if run.started_at else None,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db import Database
+from app.judge.record import run_judge
 from app.models import Run, Variation
 from app.runs import repository as repo
 from app.runs.views import variation_read
@@ -21,8 +22,8 @@ SCHEMA_VERSION = 1
 PAGE_RUNS = 100
 
 
-def _side(v: Variation, *, include_diff: bool) -> dict[str, Any]:
-    view = variation_read(v)  # the derived facts, computed in one place
+def _side(run: Run, v: Variation, *, include_diff: bool) -> dict[str, Any]:
+    view = variation_read(v, run=run)  # the derived facts, computed in one place
     side: dict[str, Any] = {
         "variation_id": view.variation_id,
         "spec": view.spec,
@@ -35,6 +36,7 @@ def _side(v: Variation, *, include_diff: bool) -> dict[str, Any]:
         "duration_seconds": view.duration_seconds,
         "usage": view.usage.model_dump(),
         "manifest": view.manifest,
+        "judge": None if view.judge is None else view.judge.model_dump(),
     }
     if include_diff:
         side["diff"] = v.diff or ""
@@ -49,7 +51,7 @@ def preference_records(
     winner = by_id.get(run.winning_variation_id) if run.winning_variation_id is not None else None
     if winner is None:
         return []
-    chosen = _side(winner, include_diff=include_diffs)
+    chosen = _side(run, winner, include_diff=include_diffs)
     return [
         {
             "schema_version": SCHEMA_VERSION,
@@ -66,7 +68,8 @@ def preference_records(
             "reason": run.winner_reason,
             "run_finished_at": run.finished_at.isoformat() if run.finished_at else None,
             "chosen": chosen,
-            "rejected": _side(other, include_diff=include_diffs),
+            "judge": run_judge(run),
+            "rejected": _side(run, other, include_diff=include_diffs),
         }
         for other in variations
         if other.variation_id != winner.variation_id

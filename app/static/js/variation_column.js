@@ -234,6 +234,12 @@ export class VariationColumn {
       const rank = v.score_parts && v.score_parts.rank ? ` · #${v.score_parts.rank} of ${v.score_parts.of}` : "";
       parts.push(h("span", { class: "chip score", text: `score ${v.score}${rank}` }));
     }
+    if (v.judge) {
+      // The run's judge: a small verdict badge, and its rationale under the chips.
+      const j = v.judge;
+      parts.push(h("span", { class: `chip verdict verdict-${j.verdict}`, title: `The judge ranked it ${j.rank}`, dataset: { role: "verdict" }, text: `judge: ${j.verdict} · #${j.rank}` }));
+      parts.push(h("p", { class: "judge-rationale", dataset: { role: "rationale" }, text: j.rationale }));
+    }
     if (isUnranked(v)) {
       parts.push(h("span", { class: "chip muted", text: "not ranked" }));
       parts.push(h("p", { class: "cause", text: outcomeOf(v).detail, title: v.error }));

@@ -64,6 +64,23 @@ def _synthesized(v: Mapping[str, Any]) -> str:
     return " (synthesized from " + ", ".join(str(n) for n in sources) + ")"
 
 
+def _judge_lines(report: Mapping[str, Any]) -> list[str]:
+    """The judge's call and its verdict on each variation (nothing without a judge)."""
+    judge = (report.get("run") or {}).get("judge")
+    if not judge:
+        return []
+    how = judge["status"] + (f": {_cell(first_line(judge['error']))}" if judge["error"] else "")
+    lines = ["", f"**Judge** `{_cell(judge['model'])}`: {how} · cost {_cost(judge['cost_usd'])}"]
+    said = [v for v in report["variations"] if v.get("judge")]
+    for v in sorted(said, key=lambda v: v["judge"]["rank"]):
+        j = v["judge"]
+        lines.append(
+            f"- variation {v['variation_id']}: **{_cell(j['verdict'])}** "
+            f"(judge rank {j['rank']}) — {_cell(j['rationale'])}"
+        )
+    return lines
+
+
 def _row(v: Mapping[str, Any], winner_id: int | None) -> str:
     usage = v["usage"]
     cells = [
@@ -141,10 +158,13 @@ def render_markdown(report: Mapping[str, Any], winner_patch: str | None = None) 
             )
     lines += ["", _HEADER, _ALIGN]
     lines += [_row(v, winner_id) for v in sorted(report["variations"], key=_order)]
+    lines += _judge_lines(report)
+    judged = any(v.get("judge") for v in report["variations"])
     lines += [
         "",
-        "Ranking: check passed, then a non-empty diff, then lower cost, then shorter time, "
-        "then lower variation id.",
+        "Ranking: check passed, "
+        + ("then the judge's rank, " if judged else "")
+        + "then a non-empty diff, then lower cost, then shorter time, then lower variation id.",
         "Patches: " + ", ".join(f"`{v['patch']}`" for v in report["variations"]),
     ]
     if winner_id is not None and winner_patch:

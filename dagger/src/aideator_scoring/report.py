@@ -52,6 +52,7 @@ class VariationFacts:
     manifest: Mapping[str, Any] | None = None
     has_transcript: bool = False
     synthesized_from: list[int] | None = None  # the run's synthesized variation: its sources
+    judge: Mapping[str, Any] | None = None  # the run's judge on it: {rank, verdict, rationale}
 
     @property
     def outcome(self) -> Outcome:
@@ -64,6 +65,7 @@ class VariationFacts:
             cost_usd=self.cost_usd,
             duration_seconds=self.duration_seconds,
             has_result=self.diff_stats is not None,
+            judge_rank=None if self.judge is None else int(self.judge["rank"]),
         )
 
 
@@ -175,6 +177,7 @@ def _variation(v: VariationFacts, run: RunFacts, ranks: dict[int, int]) -> dict[
         "patch": patch_name(v.variation_id),
         "transcript": transcript_name(v.variation_id) if v.has_transcript else None,
         "synthesized_from": None if v.synthesized_from is None else list(v.synthesized_from),
+        "judge": None if v.judge is None else dict(v.judge),
     }
 
 
