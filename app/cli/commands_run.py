@@ -20,6 +20,8 @@ from app.cli.options import (
     EarlyStopOpt,
     EmbeddedOpt,
     ImageOpt,
+    JudgeInstructionsOpt,
+    JudgeOpt,
     ModelOpt,
     NetworkOpt,
     PolicyOpt,
@@ -72,6 +74,8 @@ def run(
     early_stop: EarlyStopOpt = None,
     synthesize: SynthesizeOpt = None,
     synthesis_model: SynthesisModelOpt = None,
+    judge: JudgeOpt = None,
+    judge_instructions: JudgeInstructionsOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -100,6 +104,8 @@ def run(
         early_stop=early_stop,
         synthesize=synthesize,
         synthesis_model=synthesis_model,
+        judge=judge,
+        judge_instructions=judge_instructions,
     )
     body = pin_local_head(build_run_spec(spec, flags))
     say_when_unchecked(body)
@@ -141,6 +147,8 @@ def compare(
     early_stop: EarlyStopOpt = None,
     synthesize: SynthesizeOpt = None,
     synthesis_model: SynthesisModelOpt = None,
+    judge: JudgeOpt = None,
+    judge_instructions: JudgeInstructionsOpt = None,
     server: ServerOpt = None,
     api_key: ApiKeyOpt = None,
     embedded: EmbeddedOpt = False,
@@ -191,6 +199,8 @@ def compare(
         early_stop=early_stop,
         synthesize=synthesize,
         synthesis_model=synthesis_model,
+        judge=judge,
+        judge_instructions=judge_instructions,
     )
     body = pin_local_head(build_run_spec(spec, flags, default_policy="best_score"))
     say_when_unchecked(body)

@@ -215,6 +215,27 @@ SynthesisModelOpt = Annotated[
 ]
 
 
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge",
+        metavar="MODEL",
+        help="When the variations end, this model ranks them with a verdict and rationale "
+        "each; its rank comes right after the check in the score. Metered, inside --budget.",
+        rich_help_panel=_SPEC,
+    ),
+]
+JudgeInstructionsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--judge-instructions",
+        metavar="TEXT",
+        help="Extra guidance for the judge (what matters most in this task).",
+        rich_help_panel=_SPEC,
+    ),
+]
+
+
 class PolicyChoice(StrEnum):
     """`winner_policy` values."""
 
@@ -252,6 +273,8 @@ def spec_flags(
     early_stop: str | None = None,
     synthesize: int | None = None,
     synthesis_model: str | None = None,
+    judge: str | None = None,
+    judge_instructions: str | None = None,
 ) -> SpecFlags:
     """The run-spec flags as one value."""
     return SpecFlags(
@@ -272,4 +295,6 @@ def spec_flags(
         early_stop=early_stop,
         synthesize=synthesize,
         synthesis_model=synthesis_model,
+        judge=judge,
+        judge_instructions=judge_instructions,
     )

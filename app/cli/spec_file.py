@@ -40,6 +40,8 @@ class SpecFlags:
     early_stop: str | None = None
     synthesize: int | None = None
     synthesis_model: str | None = None
+    judge: str | None = None
+    judge_instructions: str | None = None
 
 
 def early_stop_value(text: str) -> str | dict[str, int]:
@@ -146,6 +148,21 @@ def _apply_synthesis(data: dict[str, Any], flags: SpecFlags) -> None:
     data["synthesize"] = synth
 
 
+def _apply_judge(data: dict[str, Any], flags: SpecFlags) -> None:
+    """`--judge MODEL` and `--judge-instructions TEXT` over the spec file's `judge`."""
+    if flags.judge is None and flags.judge_instructions is None:
+        return
+    given = data.get("judge")
+    judge = dict(given) if isinstance(given, dict) else {}
+    if flags.judge is not None:
+        judge["model"] = flags.judge
+    elif not judge:
+        raise CliError("--judge-instructions needs --judge MODEL (the model that ranks them)")
+    if flags.judge_instructions is not None:
+        judge["instructions"] = flags.judge_instructions
+    data["judge"] = judge
+
+
 def build_run_spec(
     spec_file: Path | None, flags: SpecFlags, *, default_policy: str | None = None
 ) -> RunCreate:
@@ -177,6 +194,7 @@ def build_run_spec(
             data[key] = value
     _apply_models(data, flags)
     _apply_synthesis(data, flags)
+    _apply_judge(data, flags)
     if default_policy is not None:
         data.setdefault("winner_policy", default_policy)
     if not data.get("repo_url"):

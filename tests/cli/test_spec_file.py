@@ -195,3 +195,25 @@ def test_synthesis_model_alone_is_a_clear_error() -> None:
     flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", synthesis_model="m")
     with pytest.raises(CliError, match="--synthesis-model needs --synthesize K"):
         build_run_spec(None, flags)
+
+
+def test_judge_flags() -> None:
+    flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", judge="claude-opus-4-1")
+    spec = build_run_spec(None, flags)
+    assert spec.judge is not None and spec.judge.model == "claude-opus-4-1"
+    assert spec.judge.instructions is None
+    flags.judge_instructions = "Prefer small diffs."
+    spec = build_run_spec(None, flags)
+    assert spec.judge is not None and spec.judge.instructions == "Prefer small diffs."
+
+
+def test_judge_instructions_alone_is_a_clear_error(tmp_path: Path) -> None:
+    flags = SpecFlags(repo="https://github.com/e/r.git", prompt="p", judge_instructions="x")
+    with pytest.raises(CliError, match="--judge-instructions needs --judge MODEL"):
+        build_run_spec(None, flags)
+    (tmp_path / "s.yaml").write_text(
+        "repo_url: https://github.com/e/r.git\nprompt: p\njudge: {model: claude-opus-4-1}\n"
+    )
+    kept = build_run_spec(tmp_path / "s.yaml", SpecFlags(judge_instructions="Be strict."))
+    assert kept.judge is not None
+    assert (kept.judge.model, kept.judge.instructions) == ("claude-opus-4-1", "Be strict.")

@@ -13,7 +13,7 @@ from tests.server_process import ServerProcess
 SYNTH = "scripted/synthesize-median"
 
 
-def test_compare_synthesizes_and_reports_the_lineage(
+def test_compare_judges_then_synthesizes_and_reports_the_lineage(
     server: ServerProcess, shared_repo: Path, tmp_path: Path
 ) -> None:
     res = aideator(
@@ -34,6 +34,10 @@ def test_compare_synthesizes_and_reports_the_lineage(
         "2",
         "--synthesis-model",
         SYNTH,
+        "--judge",
+        "scripted/judge",
+        "--judge-instructions",
+        "Prefer the smaller change.",
         "-o",
         str(tmp_path / "out"),
         cwd=tmp_path,
@@ -56,6 +60,12 @@ def test_compare_synthesizes_and_reports_the_lineage(
     assert "(synthesized from" in (tmp_path / "out" / "report.md").read_text()
     run = httpx.get(f"{server.url}/api/v1/runs/{report['run']['id']}").json()
     assert run["variations"][2]["synthesized_from"] == by_id[2]["synthesized_from"]
+    # The judge ran first (both passed the check, so its rank orders them) and only saw 0, 1.
+    assert run["judge"]["status"] == "ok", run["judge"]
+    judged = {v["variation_id"]: v["judge"] for v in run["variations"]}
+    assert judged[2] is None
+    by_rank = sorted((0, 1), key=lambda n: judged[n]["rank"])
+    assert by_id[2]["synthesized_from"] == by_rank
 
 
 def test_run_refuses_synthesize_below_two(tmp_path: Path) -> None:

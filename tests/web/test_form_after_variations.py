@@ -1,4 +1,4 @@
-"""The new-run form's early stop and synthesis controls produce the run spec; lineage shows."""
+"""The new-run form's early stop, judge and synthesis controls make the run spec; lineage shows."""
 
 from __future__ import annotations
 
@@ -53,7 +53,13 @@ def test_controls_produce_the_spec(page: Any, web_server: ServerProcess, web_rep
     page.fill("[name='early_stop.passing']", "2")
     page.fill("[name='synthesize.top']", "3")
     page.fill("[name='synthesize.model']", "scripted/synthesize-median")
+    page.fill("[name='judge.model']", "scripted/judge")
+    page.fill("[name='judge.instructions']", "Prefer the smaller change.")
     spec = _sent_spec(page)
+    assert spec["judge"] == {
+        "model": "scripted/judge",
+        "instructions": "Prefer the smaller change.",
+    }
     assert spec["early_stop"] == {"passing": 2}
     assert spec["synthesize"] == {"top": 3, "model": "scripted/synthesize-median"}
     assert spec["check_command"] == CHECK
@@ -64,7 +70,7 @@ def test_defaults_send_neither(page: Any, web_server: ServerProcess, web_repo: P
     page.select_option("[name=early_stop]", "first_pass")
     spec = _sent_spec(page)
     assert spec["early_stop"] == "first_pass"
-    assert "synthesize" not in spec
+    assert "synthesize" not in spec and "judge" not in spec
     page.select_option("[name=early_stop]", "never")
     assert "early_stop" not in _sent_spec(page)
 

@@ -4,7 +4,7 @@
 import { ApiError, createRun } from "./api.js";
 import { h, replace } from "./dom.js";
 
-const SCRIPTED_MODELS = ["scripted/fix-correct", "scripted/fix-bad", "scripted/no-change", "scripted/fix-alt", "scripted/synthesize-median"];
+const SCRIPTED_MODELS = ["scripted/fix-correct", "scripted/fix-bad", "scripted/no-change", "scripted/fix-alt", "scripted/synthesize-median", "scripted/judge"];
 const CLAUDE_MODELS = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"];
 const COMMON_CHECKS = ["python3 -m pytest -q", "python3 -m unittest -q", "npm test", "go test ./...", "cargo test"];
 const MAX_ROWS = 50; // the server's own limit (5 by default) is the one that counts
@@ -49,6 +49,8 @@ export class RunForm {
         h("option", { value: "passing", text: "When K have passed" }),
       ),
       early_stop_passing: h("input", { type: "number", min: "1", step: "1", value: "2", inputmode: "numeric", "aria-label": "Early stop: passing variations (K)" }),
+      judge_model: h("input", { type: "text", class: "mono", placeholder: "no judge", spellcheck: "false" }),
+      judge_instructions: h("input", { type: "text", placeholder: "what matters most (optional)" }),
       synthesize_top: h("input", { type: "number", min: "2", step: "1", placeholder: "off", inputmode: "numeric" }),
       synthesize_model: h("input", { type: "text", class: "mono", placeholder: "first variation's model", spellcheck: "false" }),
       winner_policy: h(
@@ -111,12 +113,18 @@ export class RunForm {
     return h(
       "fieldset",
       { class: "after-variations" },
-      h("legend", { text: "Stop early, combine" }),
+      h("legend", { text: "Stop early, judge, combine" }),
       h(
         "div",
         { class: "field-row" },
         field("early_stop", "Early stop", stop, "Cancel the variations still running once enough passed the check (needs a check command)."),
         passing,
+      ),
+      h(
+        "div",
+        { class: "field-row" },
+        field("judge.model", "Judge model", this.inputs.judge_model, "Ranks the finished variations with a verdict each; its rank comes right after the check."),
+        field("judge.instructions", "Judge instructions", this.inputs.judge_instructions),
       ),
       h(
         "div",
@@ -163,6 +171,7 @@ export class RunForm {
     set("early_stop", passing ? (passing === 1 ? "first_pass" : "passing") : "never");
     if (passing > 1) set("early_stop_passing", passing);
     this.syncStop();
+    set("judge_model", run.judge ? run.judge.model : null);
     set("synthesize_top", run.synthesis ? run.synthesis.top : null);
     set("synthesize_model", run.synthesis ? run.synthesis.model : null);
     const specs = (run.variations || []).map((v) => v.spec || {});
@@ -227,6 +236,10 @@ export class RunForm {
     if (v("winner_policy") !== "manual") spec.winner_policy = v("winner_policy");
     if (v("early_stop") === "first_pass") spec.early_stop = "first_pass";
     if (v("early_stop") === "passing") spec.early_stop = { passing: Number(v("early_stop_passing")) };
+    if (v("judge_model")) {
+      spec.judge = { model: v("judge_model") };
+      if (v("judge_instructions")) spec.judge.instructions = v("judge_instructions");
+    }
     if (v("synthesize_top")) {
       spec.synthesize = { top: Number(v("synthesize_top")) };
       if (v("synthesize_model")) spec.synthesize.model = v("synthesize_model");
