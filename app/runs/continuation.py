@@ -43,9 +43,12 @@ def continuation_of(
     workspace: Path,
     remote_tree: bool,
     busy: str | None,
+    in_turn: frozenset[int],
     retention_seconds: float,
 ) -> Continuation:
-    """The variation's continuation; `busy` is a reason the supervisor knows (a live task)."""
-    reason = turns.refusal(run, variation, workspace, remote_tree) or busy
+    """The variation's continuation; `busy` is a reason the supervisor knows (a live task),
+    `in_turn` the run's variations whose turn runs now (their run is `running`)."""
+    reason = turns.refusal(run, variation, workspace, remote_tree, in_turn) or busy
+    # While other turns run, the run has no finished_at: its trees are kept until they end.
     until = eviction_deadline(run, retention_seconds) if reason is None else None
     return Continuation(turn=len(turns.turns_of(variation)), reason=reason, until=until)

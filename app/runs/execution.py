@@ -246,13 +246,10 @@ class RunExecution:
     async def turn(
         self, run: Run, variation: Variation, prompt: str, turn: int, workspace: Path
     ) -> None:
-        """Run follow-up turn `turn` of a finished variation and finish the run again."""
+        """Run follow-up turn `turn` of a finished variation (the caller finishes the run)."""
         vid = variation.variation_id
         with structlog.contextvars.bound_contextvars(run_id=run.id, variation_id=vid, turn=turn):
             try:
-                if self._gateway is not None:
-                    spent = sum(v.cost_usd for v in await repo.get_variations(self._db, run.id))
-                    self._gateway.open_run(run.id, budget_usd=run.budget_usd, spent_usd=spent)
                 ready = turns.turn_setup(run, variation)
                 async with self._slots, contextlib.AsyncExitStack() as stack:
                     egress = None
@@ -278,13 +275,11 @@ class RunExecution:
                         seq_base=await repo.last_line_seq(self._db, run.id, vid),
                     )
                     await self._run_turn(run, job)
-                await finalize.finish_run(self._events, self._db, run, None)
             except asyncio.CancelledError:
                 reason = self.stop_reason.get(run.id, "cancelled")
                 await finalize.stop_pending(
                     self._events, run.id, [variation], VariationStatus(reason)
                 )
-                await finalize.finish_run(self._events, self._db, run, RunStatus(reason))
             except Exception as exc:
                 log.exception("turn.crashed")
                 await finalize.stop_pending(
@@ -294,7 +289,12 @@ class RunExecution:
                     VariationStatus.FAILED,
                     f"internal error: {exc}",
                 )
-                await finalize.finish_run(self._events, self._db, run, None)
+
+    async def open_budget(self, run: Run) -> None:
+        """Meter the run's turns against its budget, counting what it already spent."""
+        if self._gateway is not None:
+            spent = sum(v.cost_usd for v in await repo.get_variations(self._db, run.id))
+            self._gateway.open_run(run.id, budget_usd=run.budget_usd, spent_usd=spent)
 
     async def _run_turn(self, run: Run, job: VariationJob) -> None:
         try:

@@ -97,7 +97,9 @@ async def finish_run(
             error = "no variation succeeded"
     statements, scores = _scores(run, variations) if variations else ([], [])
     rows = [events_out.run_finished(run.id, status, error=error, scores=scores)]
-    best = _policy_winner(run, variations) if status == RunStatus.SUCCEEDED else None
+    stored = await repo.get_run(db, run.id)  # a user's pick (before a follow-up turn) stays
+    picked = stored is not None and stored.winner_selected_by == "user"
+    best = _policy_winner(run, variations) if status == RunStatus.SUCCEEDED and not picked else None
     if best is not None:
         vid, reason = best
         statements.append(

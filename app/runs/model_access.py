@@ -10,6 +10,7 @@ from app.gateway import Gateway, Usage
 from app.judge.record import JUDGE_IDENTITY
 from app.runs import repository as repo
 from app.runs.ports import ModelAccess
+from app.runs.turns import turns_of
 
 
 class GatewayAccess:
@@ -64,9 +65,12 @@ class UsageRecorder:
         )
 
     async def on_budget_exhausted(self, run_id: str, variation_id: int, message: str, /) -> None:
-        """Tell the stream the variation was refused for budget (the judge records its own)."""
+        """Tell the stream the variation was refused for budget, in which turn (the judge
+        records its own)."""
         if variation_id == JUDGE_IDENTITY:
             return
+        variation = await repo.get_variation(self._events.db, run_id, variation_id)
+        turn = None if variation is None else len(turns_of(variation))
         payload = {
             "variation_id": variation_id,
             "seq": None,
@@ -74,7 +78,9 @@ class UsageRecorder:
             "text": message,
             "data": {"code": "budget_exhausted", "source": "gateway"},
         }
-        await self._events.write([events_out.agent_output(run_id, variation_id, payload)])
+        await self._events.write(
+            [events_out.agent_output(run_id, variation_id, payload, turn=turn)]
+        )
 
     async def on_refusal(self, run_id: str, variation_id: int, payload: dict[str, Any], /) -> None:
         """A request the gateway's rules stopped, as a `gateway_refusal` event.

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from pathlib import Path
 
 import structlog
 
 from app.config import Settings
 from app.db import Database
 from app.egress.gate import EgressGate
-from app.errors import BackendUnavailable, Conflict
+from app.errors import BackendUnavailable
 from app.events.log import EventLog
 from app.models import Run, Variation
 from app.runners.base import (
@@ -20,13 +19,14 @@ from app.runners.base import (
     Runner,
     TreeLocation,
 )
-from app.runs import finalize, turns
+from app.runs import finalize
 from app.runs import repository as repo
 from app.runs.continuation import Continuation, continuation_of
 from app.runs.execution import RunExecution, StopReason
 from app.runs.ports import Gatekeeper, Workspaces
 from app.runs.retention import TreesOnDisk, WorkspaceRetention
 from app.runs.setup_phase import SetupPhase
+from app.runs.turn_tasks import TurnTasks
 from app.status import RunStatus, VariationStatus
 
 log = structlog.get_logger()
@@ -67,6 +67,9 @@ class Supervisor:
         self._retention = WorkspaceRetention(
             db=db, trees=workspaces, retention_seconds=settings.workspace_retention_seconds
         )
+        self._turns = TurnTasks(
+            db=db, events=events, execution=self._exec, gateway=gateway, retention=self._retention
+        )
 
     @property
     def accepting(self) -> bool:
@@ -89,8 +92,8 @@ class Supervisor:
 
     @property
     def active_runs(self) -> set[str]:
-        """Ids of runs with a live task."""
-        return set(self._tasks)
+        """Ids of runs with a live task (the run's own, or follow-up turns)."""
+        return set(self._tasks) | self._turns.run_ids
 
     def start(self, run_id: str) -> None:
         """Start a queued run in the background (refused once shutdown began)."""
@@ -102,13 +105,15 @@ class Supervisor:
 
     async def cancel(self, run_id: str, reason: StopReason = "cancelled") -> bool:
         """Stop a run's agents; returns False when it has no live task."""
-        task = self._tasks.get(run_id)
-        if task is None:
+        own = self._tasks.get(run_id)
+        tasks = [*([] if own is None else [own]), *self._turns.tasks_of(run_id)]
+        if not tasks:
             return False
         self._exec.stop_reason.setdefault(run_id, reason)
-        task.cancel()
+        for task in tasks:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(task)
+            await asyncio.shield(asyncio.gather(*tasks, return_exceptions=True))
         return True
 
     def begin_shutdown(self) -> None:
@@ -136,31 +141,26 @@ class Supervisor:
         if self._shutdown_task is not None:
             raise BackendUnavailable("the server is shutting down; retry shortly")
         vid = variation.variation_id
-        workspace = self._workspaces.workspace_path(run.id, vid)
-        reason = self.continuation(run, variation).reason
-        if reason is not None:
-            raise Conflict(reason, details={"status": run.status, "variation_id": vid})
-        turn = len(turns.turns_of(variation)) + 1
-        await turns.reopen(self._events, run, variation, turn, prompt)
-        self._retention.hold(run.id)
-        task = asyncio.create_task(
-            self._turn(run, variation, prompt, turn, workspace), name=f"turn-{run.id}-{vid}"
+        return await self._turns.start(
+            run.id,
+            vid,
+            prompt,
+            refuse=lambda r, v: self.continuation(r, v).reason,
+            workspace=self._workspaces.workspace_path(run.id, vid),
         )
-        self._tasks[run.id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(run.id, None))
-        return turn
 
     def continuation(self, run: Run, variation: Variation) -> Continuation:
         """Whether the variation can take a follow-up now (the 409's reason if not), until when."""
         busy = None
         if run.id in self._tasks:
-            busy = "the run's last turn is still finishing; retry in a moment"
+            busy = "the run is still finishing; retry in a moment"
         return continuation_of(
             run,
             variation,
             workspace=self._workspaces.workspace_path(run.id, variation.variation_id),
             remote_tree=self._exec.runner.capabilities.tree is TreeLocation.REMOTE,
             busy=busy,
+            in_turn=self._turns.running(run.id),
             retention_seconds=self._settings.workspace_retention_seconds,
         )
 
@@ -168,19 +168,8 @@ class Supervisor:
         """`continuation` of each of the run's variations, by variation id."""
         return {v.variation_id: self.continuation(run, v) for v in variations}
 
-    async def _turn(
-        self, run: Run, variation: Variation, prompt: str, turn: int, workspace: Path
-    ) -> None:
-        try:
-            await self._exec.turn(run, variation, prompt, turn, workspace)
-        finally:
-            self._exec.stop_reason.pop(run.id, None)
-            if self._gateway is not None:
-                self._gateway.close_run(run.id)
-            await self._retention.release(run.id)
-
     async def _interrupt_all(self) -> None:
-        await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in list(self._tasks)))
+        await asyncio.gather(*(self.cancel(rid, "interrupted") for rid in self.active_runs))
 
     async def _run(self, run_id: str) -> None:
         run = await repo.get_run(self._db, run_id)

@@ -1,10 +1,11 @@
 """Follow-up turns: a finished variation continues in its workspace and its agent session.
 
-The API asks for a turn; `start_turn` checks it may run and reopens the run and the
-variation in one guarded write (so only one turn runs per run at a time), and the
-supervisor then runs the agent again with the new prompt. Claude Code resumes the session
-id recorded in the variation's manifest; a `command` agent simply runs again with the new
-prompt in `AIDEATOR_PROMPT`. Diff, check, usage, cost and score are recomputed after it.
+The API asks for a turn; the supervisor checks it may run and reopens the run and the
+variation in one guarded write (one turn at a time per variation; other variations of the
+run may take turns meanwhile), then runs the agent again with the new prompt. Claude Code
+resumes the session id recorded in the variation's manifest; a `command` agent simply runs
+again with the new prompt in `AIDEATOR_PROMPT`. Diff, check, usage, cost and score are
+recomputed after it.
 """
 
 from __future__ import annotations
@@ -36,14 +37,30 @@ def turns_of(variation: Variation) -> list[dict[str, Any]]:
     return [{"turn": 1, "prompt_sha256": variation.manifest.get("prompt_sha256")}]
 
 
-def refusal(run: Run, variation: Variation, workspace: Path, remote_tree: bool) -> str | None:
-    """Why this variation cannot take a follow-up now, or None."""
+def refusal(
+    run: Run,
+    variation: Variation,
+    workspace: Path,
+    remote_tree: bool,
+    in_turn: frozenset[int] = frozenset(),
+) -> str | None:
+    """Why this variation cannot take a follow-up now, or None.
+
+    `in_turn`: the run's variations whose turn runs in this process (the run is then
+    `running` because of them, and its other variations may take a turn as well).
+    """
+    vid = variation.variation_id
     if run.status == RunStatus.CANCELLED:
         return "the run was cancelled; its variations cannot be continued"
-    if run.status not in REOPENABLE_RUNS:
-        return f"the run is {run.status}; one turn runs at a time, wait until it has finished"
+    if vid in in_turn:
+        return (
+            f"a turn is running on variation {vid}; one turn runs at a time per variation, "
+            "wait until it has finished"
+        )
+    if run.status not in REOPENABLE_RUNS and not (run.status == RunStatus.RUNNING and in_turn):
+        return f"the run is {run.status}; its variations can be continued once it has finished"
     if variation.status not in CONTINUABLE:
-        return f"variation {variation.variation_id} is {variation.status}; it cannot be continued"
+        return f"variation {vid} is {variation.status}; it cannot be continued"
     if remote_tree:
         return f"the {run.backend!r} backend keeps no workspace to continue in"
     if not workspace.is_dir():
@@ -54,8 +71,18 @@ def refusal(run: Run, variation: Variation, workspace: Path, remote_tree: bool) 
     return None
 
 
-async def reopen(events: EventLog, run: Run, variation: Variation, turn: int, prompt: str) -> None:
+async def reopen(
+    events: EventLog,
+    run: Run,
+    variation: Variation,
+    turn: int,
+    prompt: str,
+    *,
+    run_running: bool = False,
+) -> None:
     """Move the run and the variation back to running for turn `turn` (409 if it lost a race).
+
+    `run_running`: another variation's turn already holds the run at `running`.
 
     The turn is recorded in the manifest at once, so reads show the turn that runs.
     The variation's status event carries the turn's prompt, so every client can label it.
@@ -64,7 +91,7 @@ async def reopen(events: EventLog, run: Run, variation: Variation, turn: int, pr
     manifest = variation.manifest | {"turns": record_turn(turns_of(variation), turn, prompt)}
     applied = await events.write(
         [
-            events_out.run_status(run.id, RunStatus.RUNNING),
+            *([] if run_running else [events_out.run_status(run.id, RunStatus.RUNNING)]),
             events_out.variation_status(
                 run.id, vid, VariationStatus.RUNNING, turn=turn, prompt=prompt
             ),
@@ -78,10 +105,13 @@ async def reopen(events: EventLog, run: Run, variation: Variation, turn: int, pr
                 manifest=manifest,
             )
         ],
-        guard=repo.reopen_run(run.id, [str(s) for s in REOPENABLE_RUNS]),
+        guard=repo.reopen_run(
+            run.id,
+            [str(RunStatus.RUNNING)] if run_running else [str(s) for s in REOPENABLE_RUNS],
+        ),
     )
     if not applied:
-        raise Conflict("a turn is already running on this run; wait until it has finished")
+        raise Conflict("the run changed meanwhile (another turn started?); try again")
 
 
 def turn_setup(run: Run, variation: Variation) -> SetupResult:

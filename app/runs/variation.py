@@ -101,6 +101,8 @@ async def pump_agent(
         outcome.status = VariationStatus.SUCCEEDED
     else:
         outcome.status = VariationStatus.FAILED
+        if budget is not None and job.turn > 1:
+            budget = f"turn {job.turn}: {budget}"  # a follow-up's turn ran out of budget
         outcome.error = budget or f"agent exited {agent_exit}"
     outcome.exit_code = agent_exit if isinstance(agent_exit, int) else final.exit_code
 

@@ -7,6 +7,7 @@ carries the first turn's conversation, i.e. when Claude Code resumed its session
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -25,8 +26,59 @@ FIX = "+    return (ordered[middle - 1] + ordered[middle]) / 2"
 MIDRANGE = "+def midrange(values):"
 
 
+class RecordedRequests:
+    """ASGI wrapper of the scripted model keeping each POST /v1/messages body it received."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.bodies: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/messages":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+
+        async def recording() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.bodies.append(json.loads(b"".join(chunks)))
+            return message
+
+        await self.app(scope, recording, send)
+
+
 @pytest.fixture
-async def local(make_settings: Callable[..., Settings]) -> AsyncIterator[httpx.AsyncClient]:
+def model_requests(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The request bodies the scripted model gets (its app is wrapped as the server starts)."""
+    import app.scripted_model as scripted
+
+    bodies: list[dict[str, Any]] = []
+    real = scripted.create_app
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        wrapper = RecordedRequests(real(*args, **kwargs))
+        wrapper.bodies = bodies
+        return wrapper
+
+    monkeypatch.setattr(scripted, "create_app", recorded)
+    return bodies
+
+
+def _texts(message: dict[str, Any]) -> str:
+    """All text and tool input of one request message, as one string."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    return json.dumps(content)
+
+
+@pytest.fixture
+async def local(
+    make_settings: Callable[..., Settings], model_requests: list[dict[str, Any]]
+) -> AsyncIterator[httpx.AsyncClient]:
     from app.main import create_app
 
     settings = make_settings(
@@ -61,7 +113,9 @@ async def _second_turn(client: httpx.AsyncClient, run_id: str) -> dict[str, Any]
     return await wait_finished(client, run_id, timeout=180)
 
 
-async def test_follow_up_resumes_the_session(local: httpx.AsyncClient, sample_repo: Path) -> None:
+async def test_follow_up_resumes_the_session(
+    local: httpx.AsyncClient, sample_repo: Path, model_requests: list[dict[str, Any]]
+) -> None:
     first = await _first_turn(local, sample_repo)
     assert first["status"] == "succeeded", first
     run_id = first["id"]
@@ -83,6 +137,15 @@ async def test_follow_up_resumes_the_session(local: httpx.AsyncClient, sample_re
     assert [t["turn"] for t in v2["manifest"]["turns"]] == [1, 2]
     assert v2["usage"]["input_tokens"] > v1["usage"]["input_tokens"], "usage covers both turns"
     assert v2["cost_usd"] > v1["cost_usd"]
+    # The first request of turn 2 the scenario's model got holds turn 1's conversation.
+    main = [b for b in model_requests if b.get("model") == "scripted/fix-then-midrange"]
+    follow_ups = [b for b in main if "Also add midrange()." in _texts(b["messages"][-1])]
+    assert follow_ups, "the follow-up message reached the model"
+    earlier = follow_ups[0]["messages"][:-1]
+    assert earlier and earlier[0]["role"] == "user"
+    assert "Fix the failing test." in _texts(earlier[0]), earlier[0]
+    turn_one = "".join(_texts(m) for m in earlier if m["role"] == "assistant")
+    assert "Fixing that." in turn_one and "ordered[middle - 1]" in turn_one, turn_one
 
     events = await collect(local, f"/api/v1/runs/{run_id}/stream")
     ids = [e.id for e in events]
@@ -111,5 +174,10 @@ async def test_budget_covers_every_turn(local: httpx.AsyncClient, sample_repo: P
     second = await _second_turn(local, first["id"])
     variation = second["variations"][0]
     assert variation["status"] == "failed", variation
-    assert "budget exhausted" in (variation["error"] or ""), variation
+    error = variation["error"] or ""
+    assert error.startswith("turn 2: ") and "budget exhausted" in error, variation
     assert variation["cost_usd"] >= first["budget_usd"]
+    events = await collect(local, f"/api/v1/runs/{first['id']}/stream")
+    lines = [e.json for e in events if e.event == "agent_output"]
+    refusals = [x for x in lines if (x.get("data") or {}).get("code") == "budget_exhausted"]
+    assert refusals and all(r["turn"] == 2 for r in refusals), refusals

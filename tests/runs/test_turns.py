@@ -124,14 +124,16 @@ async def test_refusals(kept: httpx.AsyncClient, git_repo: Path) -> None:
     assert (await _reply(kept, "no-such-run", 0, "x")).status_code == 404
     assert (await _reply(kept, run_id, 0, "")).status_code == 422
     assert (await _reply(kept, run_id, 0, "slow")).status_code == 202
-    busy = await _reply(kept, run_id, 1, "again")
-    assert busy.status_code == 409 and "one turn runs at a time" in busy.json()["error"]["message"]
+    # Another variation may take a turn meanwhile; the same one may not.
+    assert (await _reply(kept, run_id, 1, "slow")).status_code == 202
     again = await _reply(kept, run_id, 0, "again")
-    assert again.status_code == 409
+    message = again.json()["error"]["message"]
+    assert again.status_code == 409 and "one turn runs at a time per variation" in message
+    # Cancelling the run stops every turn that runs.
     assert (await kept.post(f"/api/v1/runs/{run_id}/cancel")).status_code == 202
     run = await wait_finished(kept, run_id)
     assert run["status"] == "cancelled"
-    assert run["variations"][0]["status"] == "cancelled"
+    assert [v["status"] for v in run["variations"]] == ["cancelled", "cancelled"]
     cancelled = await _reply(kept, run_id, 1, "after cancel")
     assert cancelled.status_code == 409 and "cancelled" in cancelled.json()["error"]["message"]
 
@@ -150,3 +152,79 @@ async def test_refused_once_the_workspace_is_removed(
     assert "workspace is gone" in body["error"]["message"], body
     run = (await client.get(f"/api/v1/runs/{run_id}")).json()
     assert _continuation(run, 0) == (1, False, body["error"]["message"], None)
+
+
+# Appends each prompt; a prompt "wait" holds the turn until the file $GATE exists.
+GATED = (
+    'echo "$AIDEATOR_PROMPT" >> notes.txt; '
+    'if [ "$AIDEATOR_PROMPT" = wait ]; then while [ ! -e "$GATE" ]; do sleep 0.05; done; fi'
+)
+
+
+async def _status_of(client: httpx.AsyncClient, run_id: str, n: int, want: str) -> dict[str, Any]:
+    for _ in range(600):
+        run: dict[str, Any] = (await client.get(f"/api/v1/runs/{run_id}")).json()
+        if run["variations"][n]["status"] == want:
+            return run
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"variation {n} never became {want}: {run}")
+
+
+async def test_variations_take_turns_at_once_and_the_last_one_finishes_the_run(
+    kept: httpx.AsyncClient, git_repo: Path, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    spec = command_spec(GATED) | {"env": {"GATE": str(gate)}}
+    body = {"repo_url": str(git_repo), "prompt": "first", "variations": [spec, spec]}
+    res = await kept.post("/api/v1/runs", json=body)
+    assert res.status_code == 202, res.text
+    run_id = res.json()["run_id"]
+    assert (await wait_finished(kept, run_id))["status"] == "succeeded"
+    assert (await _reply(kept, run_id, 0, "wait")).status_code == 202
+    during = (await kept.get(f"/api/v1/runs/{run_id}")).json()
+    assert during["status"] == "running"
+    assert _continuation(during, 1) == (1, True, None, None)  # kept while turns run
+    assert (await _reply(kept, run_id, 1, "quick")).status_code == 202
+    run = await _status_of(kept, run_id, 1, "succeeded")
+    assert run["status"] == "running", "variation 0's turn still runs"
+    assert run["variations"][1]["turn"] == 2 and run["variations"][0]["status"] == "running"
+    gate.touch()
+    run = await wait_finished(kept, run_id)
+    assert run["status"] == "succeeded"
+    assert [v["turn"] for v in run["variations"]] == [2, 2]
+    for n, prompt in ((0, "wait"), (1, "quick")):
+        diff = (await kept.get(f"/api/v1/runs/{run_id}/variations/{n}/diff")).text
+        assert "+first" in diff and f"+{prompt}" in diff, diff
+    events = await collect(kept, f"/api/v1/runs/{run_id}/stream")
+    names = [e.event for e in events]
+    assert names.count("complete") == 2 and names[-1] == "complete", "once after the last turn"
+    after_first = names.index("complete")
+    results = [
+        e.json["variation_id"]
+        for e in events[after_first:]
+        if e.event == "variation_result" and e.json.get("turn") == 2
+    ]
+    assert sorted(results) == [0, 1]
+
+
+async def test_a_turn_keeps_the_winner_the_user_picked(
+    kept: httpx.AsyncClient, git_repo: Path
+) -> None:
+    body = {
+        "repo_url": str(git_repo),
+        "prompt": "first",
+        "variations": [command_spec(NOTE)] * 2,
+        "winner_policy": "best_score",
+    }
+    res = await kept.post("/api/v1/runs", json=body)
+    assert res.status_code == 202, res.text
+    run_id = res.json()["run_id"]
+    run = await wait_finished(kept, run_id)
+    assert run["winner_selected_by"] == "policy"
+    picked = 1 - run["winning_variation_id"]
+    res = await kept.post(f"/api/v1/runs/{run_id}/select", json={"winning_variation_id": picked})
+    assert res.status_code == 200, res.text
+    assert (await _reply(kept, run_id, 1 - picked, "more")).status_code == 202
+    after = await wait_finished(kept, run_id)
+    assert after["variations"][1 - picked]["turn"] == 2
+    assert (after["winning_variation_id"], after["winner_selected_by"]) == (picked, "user")
