@@ -58,7 +58,14 @@ class TestStreamAgent:
 
         async def collect_run(ran: dagger.Container) -> AgentRun:
             seen.append(ran)
-            return AgentRun(result="{}", diff="", transcript="", exit_code=0)
+            return AgentRun(  # type: ignore[call-arg]
+                result="{}",
+                diff="",
+                transcript="",
+                exit_code=0,
+                workspace=dag.directory(),
+                session=dag.directory(),
+            )
 
         monkeypatch.setattr(main, "collect_run", collect_run)
         return seen

@@ -131,6 +131,8 @@ async def test_secrets_and_services_are_typed_as_such(typedefs: dict[str, Any]) 
         assert type_name(arg) == "Secret"
     for arg in ("gateway", "relay"):
         assert type_name(arg) == "Service"
+    for arg in ("source", "session"):
+        assert type_name(arg) == "Directory"
 
 
 async def test_environment_and_token_arguments(typedefs: dict[str, Any]) -> None:
@@ -141,5 +143,5 @@ async def test_environment_and_token_arguments(typedefs: dict[str, Any]) -> None
 
 async def test_agent_run_fields_are_documented(typedefs: dict[str, Any]) -> None:
     fields = typedefs["AgentRun"]["fields"]
-    assert set(fields) == {"result", "diff", "transcript", "exit_code"}
+    assert set(fields) == {"result", "diff", "transcript", "exit_code", "workspace", "session"}
     assert all(f["description"] for f in fields.values())

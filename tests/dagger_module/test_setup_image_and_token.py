@@ -34,7 +34,14 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> list[dagger.Container]:
 
     async def collect_run(ran: dagger.Container) -> AgentRun:
         seen.append(ran)
-        return AgentRun(result="{}", diff="", transcript="", exit_code=0)
+        return AgentRun(  # type: ignore[call-arg]
+            result="{}",
+            diff="",
+            transcript="",
+            exit_code=0,
+            workspace=dag.directory(),
+            session=dag.directory(),
+        )
 
     monkeypatch.setattr(dagger.Container, "user", user)
     monkeypatch.setattr(dagger.Container, "sync", sync)

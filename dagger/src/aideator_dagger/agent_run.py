@@ -11,6 +11,7 @@ import dagger
 from dagger import Doc, field, object_type
 
 from .report import CheckOutcome
+from .session import exported_session, resulting_tree
 from .transcript import final_result
 
 
@@ -26,6 +27,14 @@ class AgentRun:
     )
     transcript: Annotated[str, Doc("Every line the agent printed on stdout, in order")] = field()
     exit_code: Annotated[int, Doc("The agent's exit code")] = field()
+    workspace: Annotated[
+        dagger.Directory,
+        Doc("The files after the agent ran (no .git): --source of a follow-up call"),
+    ] = field()
+    session: Annotated[
+        dagger.Directory,
+        Doc("Claude Code's session files and its id (session-id): --session of a follow-up call"),
+    ] = field()
 
 
 async def stdout_and_exit_code(ran: dagger.Container) -> tuple[str, int]:
@@ -47,6 +56,8 @@ async def collect_run(ran: dagger.Container) -> AgentRun:
         diff=result["diff"],
         transcript=stdout,
         exit_code=result["exit_code"],
+        workspace=resulting_tree(ran),
+        session=exported_session(ran, str(result.get("session_id") or "")),
     )
 
 

@@ -37,6 +37,13 @@ Source = Annotated[
         "(.git, virtualenvs, node_modules and caches are not uploaded)"
     ),
 ]
+Session = Annotated[
+    dagger.Directory | None,
+    Doc(
+        "Claude Code's session to resume: the `session` directory an earlier stream-agent "
+        "call returned (use its `workspace` as --source)"
+    ),
+]
 GitToken = Annotated[
     dagger.Secret | None,
     Doc(

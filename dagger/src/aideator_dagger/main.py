@@ -44,6 +44,7 @@ from .arguments import (
     RepoUrl,
     RunId,
     ScriptedModel,
+    Session,
     SetupCommand,
     Source,
     SynthesisModel,
@@ -64,6 +65,7 @@ from .containers import (
 )
 from .lockfile import constraints_from_uv_lock
 from .report import VariationOutcome, build_report, render_markdown
+from .session import session_id_of, with_session
 from .spec import (
     DEFAULT_MODEL,
     PlannedVariation,
@@ -156,8 +158,10 @@ class Aideator:
         image: Image = "",
         setup_command: SetupCommand = "",
         prompt_file: PromptFile = None,
+        session: Session = None,
     ) -> AgentRun:
-        """Run one agent variation: lines go live to --relay, the result is returned."""
+        """Run one agent variation (or a follow-up, with --session): lines go to --relay."""
+        # A follow-up: --source is an earlier call's `workspace`, --session its `session`.
         require_one_source(repo_url, source)
         prompt = await _prompt(prompt, prompt_file)
         spec = agent_spec(
@@ -172,11 +176,17 @@ class Aideator:
             run_id=run_id,
             variation_id=variation_id,
         )
+        if session is not None:
+            if agent != "claude-code":
+                raise ValueError("--session resumes a Claude Code session; use --agent claude-code")
+            spec["resume_session"] = await session_id_of(session)
         extra_env = parse_env_pairs(env or [])
         base = agent_image(agent_source, image)
         owner = await _owner(base)
         tree = workspace_tree(base, owner, repo_url, ref, source, git_token)
         workspace = await run_setup(with_workspace(base, tree, owner), setup_command)
+        if session is not None:
+            workspace = with_session(workspace, session, owner)
         gateway_binding = relay_binding = None
         if gateway is not None:
             port = await _service_port(gateway)
