@@ -99,6 +99,14 @@ async def test_fork_overrides(client: httpx.AsyncClient, git_repo: Path) -> None
     assert [v["spec"]["command"] for v in child["variations"]] == [["sh", "-c", "echo x > x.txt"]]
     diff = await _diff(client, child["id"], 0)
     assert "+first-0" in diff and "+x" in diff
+    # A fork of a fork: still against the original base, with all three changes.
+    res = await _fork(client, child["id"], 0, prompt="third", variations=[_noting(9)])
+    assert res.status_code == 202, res.text
+    grandchild = await wait_finished(client, res.json()["run_id"])
+    assert grandchild["parent"]["run_id"] == child["id"]
+    assert grandchild["base_sha"] == parent["base_sha"] and grandchild["budget_usd"] == 2.5
+    diff = await _diff(client, grandchild["id"], 0)
+    assert "+first-0" in diff and "+x" in diff and "+third-9" in diff, diff
 
 
 async def test_fork_of_a_snapshotted_folder_keeps_the_parents_snapshot(
