@@ -36,8 +36,9 @@ async def _run(client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any
 
 
 async def test_scripted_judge_ranks_every_variation(
-    client: httpx.AsyncClient, git_repo: Path
+    store_client: httpx.AsyncClient, git_repo: Path
 ) -> None:
+    client = store_client  # on SQLite and on PostgreSQL
     run = await _run(client, _body(git_repo, {"model": "scripted/judge"}))
     assert run["status"] == "succeeded", run
     judge = run["judge"]
@@ -46,6 +47,8 @@ async def test_scripted_judge_ranks_every_variation(
     variations = run["variations"]
     assert sum(v["cost_usd"] for v in variations) == 0  # command agents spend nothing
     assert run["cost_usd"] == judge["cost_usd"], "the judge's cost is the run's cost"
+    listed = (await client.get(RUNS)).json()["items"]
+    assert [r["cost_usd"] for r in listed if r["id"] == run["id"]] == [judge["cost_usd"]]
     said = {v["variation_id"]: v["judge"] for v in variations}
     # The scripted judge's fixed rule: highest variation id first.
     assert {vid: s["rank"] for vid, s in said.items()} == {2: 1, 1: 2, 0: 3}
