@@ -104,11 +104,12 @@ def test_follow_up_continues_the_column_live(
     page.wait_for_selector(f"{column} .lines > .line:text-is('start: {FOLLOW_UP}')")
     assert httpx.get(f"{kept_server.url}/api/v1/runs/{run_id}").json()["status"] == "running"
     page.wait_for_selector(".run-head .conn[data-state='live']")
-    # Meanwhile no box can send: this one runs the turn, the other waits for it.
+    # Meanwhile this box cannot send (its turn runs); the other variation's can: one turn
+    # at a time per variation.
     page.wait_for_selector(f"{box}[data-mode='busy'] .continue-status:text('Turn 2 is running')")
-    other = page.locator(".vcol[data-variation='1'] .vcol-continue[data-mode='busy']")
-    assert "one turn runs at a time" in other.locator(".continue-status").inner_text()
-    assert other.locator("textarea").is_disabled()
+    other = page.locator(".vcol[data-variation='1'] .vcol-continue[data-mode='open']")
+    assert other.locator("textarea").is_enabled()
+    assert page.locator(f"{box} textarea").is_disabled()
 
     # The turn ends: the stream ends again, the box reopens, every line is shown once.
     page.wait_for_selector(f"{column} .lines > .line:text-is('end: {FOLLOW_UP}')")

@@ -1,6 +1,7 @@
 // The message box under a variation's column: a follow-up message becomes the variation's
 // next turn (POST .../messages), and the column goes on from the run's stream. Disabled, with
-// the reason, while a turn runs; replaced by the reason once the variation cannot be continued.
+// the reason, while its own turn runs (one turn at a time per variation); replaced by the
+// reason once the variation cannot be continued.
 
 import { sendMessage } from "./api.js";
 import { h, setText } from "./dom.js";
@@ -16,7 +17,13 @@ export function continueState(run, v) {
   if (!TERMINAL_RUN.has(run.status)) {
     const turning = run.variations.find((x) => (x.turn ?? 1) > 1 && !TERMINAL_VARIATION.has(x.status));
     if (turning && turning.variation_id === v.variation_id) return { mode: "busy", reason: `Turn ${turning.turn} is running…` };
-    if (turning) return { mode: "busy", reason: `Variation ${turning.variation_id} is taking turn ${turning.turn}; one turn runs at a time per run.` };
+    if (turning) {
+      // One turn at a time per variation: the others may take a turn meanwhile (their
+      // workspaces are kept while turns run, so no deadline shows).
+      if (v.continuable === undefined) return { mode: "busy", reason: `Variation ${turning.variation_id} is taking turn ${turning.turn}…` };
+      if (v.continuable === false) return { mode: "closed", reason: v.continuable_reason || "it cannot be continued" };
+      return TERMINAL_VARIATION.has(v.status) ? { mode: "open", until: null } : { mode: "busy", reason: "Waiting for the variation to finish…" };
+    }
     return { mode: "busy", reason: "The run is still going; a follow-up can be sent once it has finished." };
   }
   if (v.continuable === undefined) {
