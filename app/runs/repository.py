@@ -188,10 +188,10 @@ def add_usage(run_id: str, variation_id: int, tokens: dict[str, int], cost: floa
     )
 
 
-def reopen_run(run_id: str, finished: list[str]) -> Update:
+def reopen_run(run_id: str, finished: list[str], **values: Any) -> Update:
     """UPDATE a finished run (status in `finished`) back to running, for a follow-up turn."""
     stmt = update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(finished))
-    return stmt.values(status="running", finished_at=None)
+    return stmt.values(status="running", finished_at=None, **values)
 
 
 def reopen_variation(

@@ -68,7 +68,13 @@ class Supervisor:
             db=db, trees=workspaces, retention_seconds=settings.workspace_retention_seconds
         )
         self._turns = TurnTasks(
-            db=db, events=events, execution=self._exec, gateway=gateway, retention=self._retention
+            db=db,
+            events=events,
+            execution=self._exec,
+            gateway=gateway,
+            retention=self._retention,
+            replica_id=settings.replica_id,
+            lease_seconds=settings.lease_seconds,
         )
 
     @property

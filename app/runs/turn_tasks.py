@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -17,7 +18,7 @@ import structlog
 from app.db import Database
 from app.errors import Conflict, NotFound
 from app.events.log import EventLog
-from app.models import Run, Variation
+from app.models import Run, Variation, utcnow
 from app.runs import finalize, turns
 from app.runs import repository as repo
 from app.runs.execution import RunExecution
@@ -40,12 +41,16 @@ class TurnTasks:
         execution: RunExecution,
         gateway: Gatekeeper | None,
         retention: WorkspaceRetention,
+        replica_id: str,
+        lease_seconds: float,
     ) -> None:
         self._db = db
         self._events = events
         self._exec = execution
         self._gateway = gateway
         self._retention = retention
+        self._replica_id = replica_id
+        self._lease = timedelta(seconds=lease_seconds)
         self._tasks: dict[str, dict[int, asyncio.Task[None]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._cleanups: set[asyncio.Task[None]] = set()
@@ -79,7 +84,13 @@ class TurnTasks:
             running = self._tasks.get(run_id, {})
             turn = len(turns.turns_of(variation)) + 1
             await turns.reopen(
-                self._events, run, variation, turn, prompt, run_running=bool(running)
+                self._events,
+                run,
+                variation,
+                turn,
+                prompt,
+                run_running=bool(running),
+                lease=(self._replica_id, utcnow() + self._lease),  # renewed by the heartbeat
             )
             if not running:
                 self._retention.hold(run_id)

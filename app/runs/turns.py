@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +80,12 @@ async def reopen(
     prompt: str,
     *,
     run_running: bool = False,
+    lease: tuple[str, datetime] | None = None,
 ) -> None:
     """Move the run and the variation back to running for turn `turn` (409 if it lost a race).
 
     `run_running`: another variation's turn already holds the run at `running`.
+    `lease`: (replica, until): this replica runs the turn, so it holds the run's lease.
 
     The turn is recorded in the manifest at once, so reads show the turn that runs.
     The variation's status event carries the turn's prompt, so every client can label it.
@@ -108,6 +111,7 @@ async def reopen(
         guard=repo.reopen_run(
             run.id,
             [str(RunStatus.RUNNING)] if run_running else [str(s) for s in REOPENABLE_RUNS],
+            **({} if lease is None else {"owner": lease[0], "lease_expires_at": lease[1]}),
         ),
     )
     if not applied:

@@ -228,3 +228,29 @@ async def test_a_turn_keeps_the_winner_the_user_picked(
     after = await wait_finished(kept, run_id)
     assert after["variations"][1 - picked]["turn"] == 2
     assert (after["winning_variation_id"], after["winner_selected_by"]) == (picked, "user")
+
+
+async def test_a_turn_takes_the_runs_lease(
+    make_settings: Callable[..., Settings], git_repo: Path
+) -> None:
+    from app.main import create_app
+    from app.models import utcnow
+    from app.runs import repository as repo
+
+    app = create_app(make_settings(workspace_retention_seconds=60, replica_id="turn-taker"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            run_id = await _finished_run(client, git_repo)
+            services = app.state.services
+            # As if another replica had run it long ago: its lease ran out.
+            stale = utcnow() - timedelta(hours=1)
+            await services.events.write(
+                statements=[repo.set_run(run_id, owner="gone", lease_expires_at=stale)]
+            )
+            assert (await _reply(client, run_id, 0, "slow")).status_code == 202
+            run = await repo.get_run(services.db, run_id)
+            assert run is not None and run.status == "running"
+            assert run.owner == "turn-taker"
+            assert run.lease_expires_at is not None and run.lease_expires_at > utcnow()
+            assert (await client.post(f"/api/v1/runs/{run_id}/cancel")).status_code == 202
