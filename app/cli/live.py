@@ -166,6 +166,12 @@ class RunView:
             and not self.quiet
         ):
             self.console.print(Text(f"base commit {data['base_sha'][:12]}", style="dim"))
+        elif event.event == "judge" and self.show_lines:
+            why = f": {data.get('error')}" if data.get("error") else ""
+            self.console.print(
+                Text(f"judge {data.get('model')} {data.get('status')}{why}", style="cyan"),
+                soft_wrap=True,
+            )
         elif event.event == "winner" and self.show_lines:
             by = data.get("selected_by")
             self.console.print(

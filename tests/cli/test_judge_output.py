@@ -43,9 +43,10 @@ def test_verdicts_in_the_table_reports_and_preferences(
     env = clean_env(COLUMNS="240")
     res = aideator(
         "compare", "--server", server.url, "--spec", str(spec), "--report-dir", "out",
-        cwd=tmp_path, env=env,
+        "--verbose", cwd=tmp_path, env=env,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
+    assert "judge scripted/judge ok" in res.stdout  # the live line of the `judge` event
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     judge = report["run"]["judge"]
     assert judge["model"] == "scripted/judge" and judge["status"] == "ok", judge
