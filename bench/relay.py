@@ -1,11 +1,16 @@
 """Relay benchmark: agent lines through the real server to SSE clients, beside a raw pipe.
 
     uv run python bench/relay.py [--variations 8] [--rate 250] [--clients 20] [--seconds 8]
+                                 [--stores sqlite,postgresql] [--repeat 1] [--profile DIR]
 
 Scenario A (latency): N variations each printing R lines/s for S seconds, M SSE clients;
 lines start 3 s after the run is created, once every agent is up (relay, not start-up, latency).
 Scenario B (throughput): one variation printing as fast as it can, one client.
-Baseline: the same line generator read over a raw pipe in the same run.
+Baselines, in the same run: the same line generator read over a raw pipe, and a bare batched
+insert into the store's events table (bench/insert_floor.py). Stores: `sqlite` and
+`postgresql` (a throwaway cluster of Debian's PostgreSQL on loopback, as in the tests).
+With --profile DIR, py-spy samples the server during each scenario's first round and the
+busiest functions are printed (flame graphs: DIR/<store>-<scenario>.svg).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import re
 import sqlite3
 import statistics
@@ -22,15 +28,26 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.events.wakeups import asyncpg_dsn  # noqa: E402
+from bench.insert_floor import postgres_insert_rate, sqlite_insert_rate  # noqa: E402
+from bench.profiling import Profile, summary  # noqa: E402
 from tests.conftest import make_git_repo  # noqa: E402
+from tests.postgres_server import PostgresServer, postgres_bin, wait_ready  # noqa: E402
 from tests.server_process import ServerProcess  # noqa: E402
 
 EMIT = str(ROOT / "bench" / "emit_lines.py")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -79,15 +96,23 @@ async def client_reader(base: str, url: str, expect: int) -> dict[str, object]:
 
 
 async def through_server(
-    server: ServerProcess, repo: Path, variations: int, count: int, rate: float, clients: int
+    server: ServerProcess,
+    repo: Path,
+    variations: int,
+    count: int,
+    rate: float,
+    clients: int,
+    profile: Path | None = None,
 ) -> dict[str, object]:
-    """Start one run and read it with `clients` SSE clients."""
+    """Start one run and read it with `clients` SSE clients (sampled into `profile`)."""
     # Lines start 3 s from now, when every variation's agent is running (see emit_lines.py).
     start_at = f"{time.time() + 3:.3f}"
     spec = {
         "agent": "command",
         "command": [sys.executable, EMIT, str(count), str(rate), start_at],
     }
+    assert server.proc is not None
+    cpu_before = cpu_seconds(server.proc.pid)
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         res = await client.post(
             "/api/v1/runs",
@@ -95,9 +120,15 @@ async def through_server(
         )
         res.raise_for_status()
         url, run_id = res.json()["stream_url"], res.json()["run_id"]
-    results = await asyncio.gather(
-        *(client_reader(server.url, url, variations * count) for _ in range(clients))
-    )
+    sampler = None if profile is None else Profile(server.proc.pid, profile)
+    try:
+        results = await asyncio.gather(
+            *(client_reader(server.url, url, variations * count) for _ in range(clients))
+        )
+    finally:
+        if sampler is not None:
+            sampler.stop()
+    cpu = cpu_seconds(server.proc.pid) - cpu_before
     lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
     return {
         "lines": variations * count,
@@ -106,20 +137,32 @@ async def through_server(
         "lost": sum(int(r["lost"]) for r in results),  # type: ignore[call-overload]
         "dupes": sum(int(r["dupes"]) for r in results),  # type: ignore[call-overload]
         "client_lines_per_s": statistics.median(float(r["rate"]) for r in results),  # type: ignore[arg-type]
-        "durable_lines_per_s": durable_rate(server, run_id),
+        "durable_lines_per_s": await durable_rate(server, run_id),
+        # Server CPU per line, whole run included (start-up, set-up, scoring): a cost that
+        # other jobs on a shared machine slow down far less than they slow down wall time.
+        "cpu_us_per_line": 1e6 * cpu / (variations * count),
     }
 
 
-def durable_rate(server: ServerProcess, run_id: str) -> float:
+async def durable_rate(server: ServerProcess, run_id: str) -> float:
     """Agent lines committed per second, from the commit times stored with each row."""
-    with sqlite3.connect(server.data_dir / "aideator.db") as conn:
-        first, last, count = conn.execute(
-            "SELECT min(created_at), max(created_at), count(*) FROM events "
-            "WHERE run_id = ? AND type = 'agent_output'",
-            (run_id,),
-        ).fetchone()
-    span = (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
-    return count / span if span > 0 else 0.0
+    query = (
+        "SELECT min(created_at), max(created_at), count(*) FROM events "
+        "WHERE run_id = {} AND type = 'agent_output'"
+    )
+    url = server.env["AIDEATOR_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        with sqlite3.connect(server.data_dir / "aideator.db") as conn:
+            first, last, count = conn.execute(query.format("?"), (run_id,)).fetchone()
+        first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    else:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            first, last, count = await conn.fetchrow(query.format("$1"), run_id)
+        finally:
+            await conn.close()
+    span = (last - first).total_seconds()
+    return float(count) / span if span > 0 else 0.0
 
 
 async def raw_pipe(variations: int, count: int, rate: float) -> dict[str, object]:
@@ -157,6 +200,91 @@ def median_of(results: list[dict[str, object]]) -> dict[str, float]:
     return out
 
 
+async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
+    """Every round of both scenarios, and the store's insert floor, on one store."""
+    postgres = None
+    settings = {"max_variations": "16", "max_concurrent_variations": "16"}
+    if store == "postgresql":
+        postgres = PostgresServer().start()
+        wait_ready(postgres)
+        settings["database_url"] = await postgres.new_database()
+    try:
+        repo = make_git_repo(tmp / f"repo-{store}", {"README.md": "bench\n"})
+        server = ServerProcess(tmp / f"srv-{store}", **settings).start()
+        count = int(args.rate * args.seconds)
+        profile = (
+            {"A": None, "B": None}
+            if args.profile is None
+            else {k: Path(args.profile) / f"{store}-{k}.txt" for k in "AB"}
+        )
+        rounds = []
+        try:
+            for round_no in range(args.repeat):
+                sample = profile if round_no == 0 else {"A": None, "B": None}
+                rounds.append(
+                    (
+                        await raw_pipe(args.variations, count, args.rate),
+                        await through_server(
+                            server,
+                            repo,
+                            args.variations,
+                            count,
+                            args.rate,
+                            args.clients,
+                            sample["A"],
+                        ),
+                        await raw_pipe(1, args.burst_lines, 0),
+                        await through_server(server, repo, 1, args.burst_lines, 0, 1, sample["B"]),
+                    )
+                )
+        finally:
+            server.stop()
+        if postgres is None:
+            floor, floor_cpu = await sqlite_insert_rate(tmp / "floor.db", args.burst_lines)
+        else:
+            floor, floor_cpu = await postgres_insert_rate(
+                asyncpg_dsn(await postgres.new_database()), args.burst_lines
+            )
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    pipe, live, burst_pipe, burst = (median_of([r[i] for r in rounds]) for i in range(4))
+    load = os.getloadavg()[0]
+    print(f"[{store}] median of {args.repeat} round(s); load average {load:.1f} at the end")
+    print(
+        f"A: {args.variations} variations x {args.rate:g} lines/s x {args.seconds:g} s, "
+        f"{args.clients} SSE clients"
+    )
+    print(f"  raw pipe : p50 {pipe['p50_ms']:.2f} ms  p99 {pipe['p99_ms']:.2f} ms")
+    print(
+        f"  server   : p50 {live['p50_ms']:.2f} ms  p99 {live['p99_ms']:.2f} ms  "
+        f"lost {live['lost']:.0f}  duplicates {live['dupes']:.0f}  "
+        f"server CPU {live['cpu_us_per_line']:.0f} us/line"
+    )
+    print(f"B: 1 variation, {args.burst_lines} lines as fast as possible, 1 SSE client")
+    print(f"  raw pipe : {burst_pipe['lines_per_s']:.0f} lines/s")
+    print(
+        f"  {store} batched insert, no server: {floor:.0f} rows/s, "
+        f"{floor_cpu:.0f} rows per CPU-second of the inserting process"
+    )
+    print(
+        f"  server   : {burst['durable_lines_per_s']:.0f} lines/s into the durable log "
+        f"({burst['durable_lines_per_s'] / floor:.2f} of the insert floor), "
+        f"{burst['client_lines_per_s']:.0f} lines/s delivered to the client  "
+        f"lost {burst['lost']:.0f}  duplicates {burst['dupes']:.0f}  p50 {burst['p50_ms']:.1f} ms"
+    )
+    print(
+        f"  server CPU {burst['cpu_us_per_line']:.1f} us/line: "
+        f"{1e6 / burst['cpu_us_per_line']:.0f} lines per CPU-second of the server "
+        f"({1e6 / burst['cpu_us_per_line'] / floor_cpu:.2f} of the insert floor's)"
+    )
+    for key, path in profile.items():
+        if path is not None:
+            print(f"profile of the server during {key} ({path.with_suffix('.svg')}):")
+            print(summary(path))
+    print(flush=True)
+
+
 async def main() -> None:
     # The measuring client's own collector pauses are not the server's latency.
     gc.disable()
@@ -167,46 +295,14 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--burst-lines", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1, help="medians over this many rounds")
+    default_stores = "sqlite,postgresql" if postgres_bin() is not None else "sqlite"
+    parser.add_argument("--stores", default=default_stores)
+    parser.add_argument("--profile", default=None, help="py-spy profiles into this folder")
     args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
-        repo = make_git_repo(Path(tmp) / "repo", {"README.md": "bench\n"})
-        server = ServerProcess(
-            Path(tmp) / "srv", max_variations="16", max_concurrent_variations="16"
-        ).start()
-        try:
-            count = int(args.rate * args.seconds)
-            rounds = []
-            for _ in range(args.repeat):
-                rounds.append(
-                    (
-                        await raw_pipe(args.variations, count, args.rate),
-                        await through_server(
-                            server, repo, args.variations, count, args.rate, args.clients
-                        ),
-                        await raw_pipe(1, args.burst_lines, 0),
-                        await through_server(server, repo, 1, args.burst_lines, 0, 1),
-                    )
-                )
-        finally:
-            server.stop()
-    pipe, live, burst_pipe, burst = (median_of([r[i] for r in rounds]) for i in range(4))
-    print(f"median of {args.repeat} round(s)")
-    print(
-        f"A: {args.variations} variations x {args.rate:g} lines/s x {args.seconds:g} s, "
-        f"{args.clients} SSE clients"
-    )
-    print(f"  raw pipe : p50 {pipe['p50_ms']:.2f} ms  p99 {pipe['p99_ms']:.2f} ms")
-    print(
-        f"  server   : p50 {live['p50_ms']:.2f} ms  p99 {live['p99_ms']:.2f} ms  "
-        f"lost {live['lost']:.0f}  duplicates {live['dupes']:.0f}"
-    )
-    print(f"B: 1 variation, {args.burst_lines} lines as fast as possible, 1 SSE client")
-    print(f"  raw pipe : {burst_pipe['lines_per_s']:.0f} lines/s")
-    print(
-        f"  server   : {burst['durable_lines_per_s']:.0f} lines/s into the durable log, "
-        f"{burst['client_lines_per_s']:.0f} lines/s delivered to the client  "
-        f"lost {burst['lost']:.0f}  duplicates {burst['dupes']:.0f}  p50 {burst['p50_ms']:.1f} ms"
-    )
+        for store in args.stores.split(","):
+            await one_store(store, args, Path(tmp))
 
 
 if __name__ == "__main__":
