@@ -52,12 +52,19 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
     hub = EventHub(db)
     events = EventLog(
         db,
-        on_commit=hub.notify,
+        on_commit=hub.committed,
         batch_max=settings.event_batch_max,
         flush_interval=settings.event_flush_interval,
     )
     await events.start()
-    wakeups = None if db.is_sqlite else PostgresWakeups(settings.database_url, hub.notify)
+    wakeups = None
+    if not db.is_sqlite:
+        # Our own commits were handed to the hub by the event log: not read back.
+        wakeups = PostgresWakeups(
+            settings.database_url,
+            hub.notify,
+            knows=lambda run, last: events.committing.get(run, 0) >= last or hub.knows(run, last),
+        )
     if wakeups is not None:
         await wakeups.start()
     checkpoints = asyncio.create_task(db.run_checkpoints(), name="db-checkpoints")

@@ -1,9 +1,11 @@
 """Fan-out of committed events to live streams.
 
-One tail per watched run reads new rows from the database after each commit (or every
-`poll_interval` seconds, which also covers writers in other processes) and keeps the most
-recent ones in memory, so N clients of one run cost one query per commit, not N. Streams
-that fall behind the in-memory window read from the database instead.
+One tail per watched run keeps the most recent committed events in memory, so N clients of
+one run cost nothing per client but a socket write. This process's own commits are handed
+to the tail by the event log right after they commit (no read back); rows committed by
+other processes (replicas, woken by LISTEN/NOTIFY) or numbers the tail cannot place are
+read from the database, as is everything every `poll_interval` seconds. Streams that fall
+behind the in-memory window read from the database instead.
 """
 
 from __future__ import annotations
@@ -11,37 +13,14 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-from typing import NamedTuple
 
 from sqlalchemy import select
 
 from app.db import Database
+from app.events.wire import StoredEvent, stored_event
 from app.models import Event
 
 _E = Event.__table__  # type: ignore[attr-defined]
-
-
-class StoredEvent(NamedTuple):
-    """A committed event as streams send it (only the wire form is kept: memory).
-
-    A tuple of atoms: the garbage collector stops tracking it, so thousands held in a
-    tail do not make every full collection (a latency spike for all streams) longer.
-    """
-
-    id: int
-    type: str
-    wire: bytes  # the SSE encoding, made once and shared by every client
-
-    @property
-    def payload(self) -> str:
-        """The event's JSON data."""
-        return self.wire.split(b"\ndata: ", 1)[1][:-2].decode()
-
-
-def stored_event(event_id: int, type_: str, payload: str) -> StoredEvent:
-    """A StoredEvent with its SSE wire form (payload is single-line JSON)."""
-    wire = f"id: {event_id}\nevent: {type_}\ndata: {payload}\n\n".encode()
-    return StoredEvent(event_id, type_, wire)
 
 
 async def read_events(db: Database, run_id: str, after: int, limit: int) -> list[StoredEvent]:
@@ -70,9 +49,9 @@ class RunTail:
         self.last_id: int | None = None  # None until the first refresh
         self.watchers = 0
         self._lock = asyncio.Lock()
-        # Replaced at each refresh: waiters hold the old one, which is set (no lock: a
-        # Condition's re-acquire can be interrupted by a second cancel and then fail).
-        self._bumped = asyncio.Event()
+        # Streams waiting for the next version: one future each, resolved by `_bump` or by
+        # the waiter's own timer (no task per wait: thousands wait at every commit).
+        self._waiters: set[asyncio.Future[None]] = set()
         self._dirty = asyncio.Event()
         self.version = 0
 
@@ -84,21 +63,44 @@ class RunTail:
         """Read rows committed since the last refresh and wake the waiting streams."""
         async with self._lock:
             self._dirty.clear()
-            after = self.last_id or 0
             while True:
-                page = await read_events(self._db, self.run_id, after, 2000)
-                self.events.extend(page)
-                self._bytes += sum(len(e.wire) for e in page)
+                page = await read_events(self._db, self.run_id, self.last_id or 0, 2000)
+                # Events pushed while the query ran are already here: keep only newer ones.
+                # A page is a prefix of the run's numbers (they follow commit order).
+                known = self.last_id or 0
+                self._add([e for e in page if e.id > known] if known else page)
                 if len(page) < 2000:
                     break
-                after = page[-1].id
-            self.last_id = self.events[-1].id if self.events else 0
-            if self._bytes > 2 * self._window_bytes:
-                self._trim()
+            if self.last_id is None:
+                self.last_id = 0
+        self._bump()
 
+    def push(self, events: list[StoredEvent]) -> None:
+        """Events this process just committed (numbered in order): take them without a
+        query when they follow the last known event; otherwise read them from the store."""
+        last = self.last_id
+        if last is None or events[0].id > last + 1:
+            self.mark_dirty()  # not loaded yet, or others' commits in between: read them
+            return
+        if events[-1].id <= last:
+            return  # a refresh already read them
+        self._add(events if events[0].id > last else [e for e in events if e.id > last])
+        self._bump()
+
+    def _add(self, events: list[StoredEvent]) -> None:
+        if not events:
+            return
+        self.events.extend(events)
+        self._bytes += sum(len(e.wire) for e in events)
+        self.last_id = events[-1].id
+        if self._bytes > 2 * self._window_bytes:
+            self._trim()
+
+    def _bump(self) -> None:
         self.version += 1
-        bumped, self._bumped = self._bumped, asyncio.Event()
-        bumped.set()
+        waiters, self._waiters = self._waiters, set()
+        for waiter in waiters:
+            _release(waiter)
 
     def _trim(self) -> None:
         # Keep the newest window_bytes; clients further behind replay from the database.
@@ -127,8 +129,15 @@ class RunTail:
         """Wait until a refresh newer than `seen_version`, or `timeout` seconds."""
         if self.version != seen_version:
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._bumped.wait(), timeout)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.add(waiter)
+        timer = loop.call_later(timeout, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiters.discard(waiter)
 
     async def run_refresher(self, poll_interval: float) -> None:
         """Refresh on every commit note, and at least every `poll_interval` seconds."""
@@ -136,6 +145,11 @@ class RunTail:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._dirty.wait(), poll_interval)
             await self.refresh()
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class EventHub:
@@ -151,11 +165,28 @@ class EventHub:
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def notify(self, run_ids: set[str]) -> None:
-        """Called by the event log after a commit touching these runs."""
+        """New events of these runs were committed elsewhere: read them from the store."""
         for run_id in run_ids:
             tail = self._tails.get(run_id)
             if tail is not None:
                 tail.mark_dirty()
+
+    def committed(self, events: dict[str, list[StoredEvent]]) -> None:
+        """Called by this process's event log after a commit, with each run's new events."""
+        for run_id, run_events in events.items():
+            tail = self._tails.get(run_id)
+            if tail is None:
+                continue
+            if run_events:
+                tail.push(run_events)
+            else:  # committed, but which rows only the store knows
+                tail.mark_dirty()
+
+    def knows(self, run_id: str, event_id: int) -> bool:
+        """Whether the live streams of a run need not read up to `event_id` (no tail, or
+        it has it already): a replica skips the wake-up of its own commits this way."""
+        tail = self._tails.get(run_id)
+        return tail is None or (tail.last_id is not None and tail.last_id >= event_id)
 
     async def attach(self, run_id: str) -> RunTail:
         """Start watching a run (first watcher loads it); pair with `detach`."""

@@ -5,40 +5,44 @@ event) goes through one queue and one flusher task, so a line is committed befor
 stream can read it. Each event gets the next number of its run (`run_seq`, the SSE id),
 taken in the inserting transaction under the run row's lock, so numbers follow commit
 order even with several processes writing one run.
+
+Group commit: agent lines queued while a transaction is open join the next one (up to
+`batch_max` rows), and consecutive lines share one queue entry, so a line costs an append
+to a list, not a queue item. After a commit the new events, SSE-encoded once, go to
+`on_commit` (the hub), which hands them to live streams without reading them back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
+import sqlite3
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import bindparam, text, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from app.db import Database
+from app.events.sqlite_lines import (
+    SQLITE_CLAIM,
+    SQLITE_INSERT,
+    UnknownRun,
+    commit_lines,
+    number_rows,
+)
 from app.events.wakeups import WAKEUP_CHANNEL
-from app.models import Event, Run, utcnow
+from app.events.wire import StoredEvent
+from app.models import Run, utcnow
 
 log = structlog.get_logger()
 
-_EVENTS = Event.__table__  # type: ignore[attr-defined]
 _RUNS = Run.__table__  # type: ignore[attr-defined]
-# A retried relay batch (same run, variation, seq) inserts nothing twice, on either store.
-_PG_INSERT = postgresql.insert(_EVENTS).on_conflict_do_nothing()
-# Hot path: raw executemany skips per-row parameter processing (measured in bench/relay.py).
-_SQLITE_INSERT = (
-    "INSERT OR IGNORE INTO events "
-    "(run_id, variation_id, seq, type, payload, run_seq, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
 # Taking numbers locks the run's row until commit (SQLite: the database), so another
 # writer's later numbers for that run commit after these: ids follow commit order.
 _CLAIM = (
@@ -50,18 +54,25 @@ _CLAIM = (
 _PG_NOTIFY = text(
     f"SELECT pg_notify('{WAKEUP_CHANNEL}', r) FROM unnest(CAST(:runs AS text[])) AS r"
 )
-_SQLITE_CLAIM = "UPDATE runs SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq"
+# One statement per batch (not one per row); its status says how many rows went in.
+_PG_INSERT_ROWS = (
+    "INSERT INTO events (run_id, variation_id, seq, type, payload, run_seq, created_at) "
+    "SELECT r, v, s, t, p, n, $7 FROM unnest("
+    "$1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]"
+    ") AS u(r, v, s, t, p, n) ON CONFLICT DO NOTHING"
+)
 # PostgreSQL: deadlock, serialization failure, connection lost: the batch is retried whole.
 _RETRY_STATES = {"40P01", "40001", "57P01", "08006", "08003"}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _RETRY_CAP_SECONDS = 2.0
+Committed = dict[str, list[StoredEvent]]
 
 
-class UnknownRun(Exception):
-    """Events were written for a run that has no row."""
-
-
-def _retryable(exc: DBAPIError) -> bool:
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):  # locked or busy (the lines fast path)
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         return True
     state = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
@@ -104,6 +115,7 @@ class _Write:
     run_ids: set[str] = field(default_factory=set)
     guard: Executable | None = None
     applied: bool = True
+    lines: bool = False  # agent lines only: later lines may join it while it waits
 
 
 class EventLog:
@@ -113,7 +125,7 @@ class EventLog:
         self,
         db: Database,
         *,
-        on_commit: Callable[[set[str]], None],
+        on_commit: Callable[[Committed], None],
         batch_max: int = 1000,
         flush_interval: float = 0.002,
         queue_max: int = 50_000,
@@ -122,8 +134,16 @@ class EventLog:
         self._on_commit = on_commit
         self._batch_max = batch_max
         self._flush_interval = flush_interval
-        self._queue: asyncio.Queue[_Write | None] = asyncio.Queue(maxsize=queue_max)
+        self._queue_max = queue_max
+        self._pending: deque[_Write] = deque()
+        self._queued_rows = 0
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # Run id -> last event id of the transaction being committed (PostgreSQL).
+        self.committing: dict[str, int] = {}
 
     async def start(self) -> None:
         """Start the flusher task."""
@@ -133,13 +153,32 @@ class EventLog:
         """Commit everything queued, then stop."""
         if self._task is None:
             return
-        await self._queue.put(None)
+        self._stopping = True
+        self._wake.set()
         await self._task
         self._task = None
 
     async def append(self, row: EventRow) -> None:
         """Queue one event (agent lines); waits only when the queue is full (back-pressure)."""
-        await self._queue.put(_Write(rows=[row], run_ids={row.run_id}))
+        while self._queued_rows >= self._queue_max:
+            self._room.clear()
+            await self._room.wait()
+        last = self._pending[-1] if self._pending else None
+        if last is not None and last.lines and len(last.rows) < self._batch_max:
+            last.rows.append(row)
+            last.run_ids.add(row.run_id)
+        else:
+            self._pending.append(_Write(rows=[row], run_ids={row.run_id}, lines=True))
+        self._queued_rows += 1
+        self._wake.set()
+
+    async def _put(self, item: _Write) -> None:
+        while self._queued_rows >= self._queue_max:
+            self._room.clear()
+            await self._room.wait()
+        self._pending.append(item)
+        self._queued_rows += len(item.rows)
+        self._wake.set()
 
     async def write(
         self,
@@ -156,27 +195,31 @@ class EventLog:
         rows = list(rows)
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         run_ids = {r.run_id for r in rows}
-        await self._queue.put(_Write(rows, statements, done, run_ids, guard))
+        await self._put(_Write(rows, statements, done, run_ids, guard))
         return await done
 
     async def _flusher(self) -> None:
-        stopping = False
-        while not stopping:
-            first = await self._queue.get()
-            if first is None:
-                break
-            batch = [first]
-            count = len(first.rows)
-            if self._flush_interval and self._queue.empty():
-                await asyncio.sleep(self._flush_interval)
-            while count < self._batch_max and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stopping = True
+        pending = self._pending
+        while True:
+            if not pending:
+                if self._stopping:
                     break
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if self._flush_interval and self._queued_rows < self._batch_max:
+                # Group commit: what arrives meanwhile shares this transaction.
+                await asyncio.sleep(self._flush_interval)
+            batch = [pending.popleft()]
+            count = len(batch[0].rows)
+            while pending and count + len(pending[0].rows) <= self._batch_max:
+                item = pending.popleft()
                 batch.append(item)
                 count += len(item.rows)
             await self._commit(batch)
+            self._queued_rows -= count
+            if self._queued_rows < self._queue_max:
+                self._room.set()
 
     async def _commit(self, batch: list[_Write]) -> None:
         delay = 0.05
@@ -185,9 +228,10 @@ class EventLog:
                 await self._commit_once(batch)
                 break
             except Exception as exc:
-                if isinstance(exc, DBAPIError) and _retryable(exc):
+                if _retryable(exc):
                     # Locked, busy, deadlocked or disconnected: retry, never drop a line.
-                    log.warning("event_log.retry", error=str(exc.orig), batch=len(batch))
+                    error = exc.orig if isinstance(exc, DBAPIError) else exc
+                    log.warning("event_log.retry", error=str(error), batch=len(batch))
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, _RETRY_CAP_SECONDS)
                     continue
@@ -201,11 +245,20 @@ class EventLog:
         for item in batch:
             if item.done is not None and not item.done.done():
                 item.done.set_result(item.applied)
-        self._on_commit(set().union(*(item.run_ids for item in batch)))
+        self._on_commit(self._committed)
+        self.committing = {}
 
     async def _commit_once(self, batch: list[_Write]) -> None:
         for item in batch:
             item.applied = True
+        # Filled by _insert; handed to on_commit only once the transaction has committed.
+        self._committed: Committed = {}
+        self.committing = {}
+        if self.db.is_sqlite and all(item.lines for item in batch):
+            lines = [row for item in batch for row in item.rows]
+            numbers, inserted = await commit_lines(self.db.write_engine, lines, _sqlite_stamp())
+            self._remember(lines, numbers, inserted)
+            return
         async with self.db.writer() as conn:
             rows: list[EventRow] = []
             for item in batch:
@@ -225,45 +278,67 @@ class EventLog:
                 await self._insert(conn, rows)
             if not self.db.is_sqlite:
                 # Delivered to every replica's listener when (and only if) this commits.
-                await conn.execute(
-                    _PG_NOTIFY, {"runs": sorted(set().union(*(i.run_ids for i in batch)))}
-                )
+                runs = {run_id: run_id for item in batch for run_id in item.run_ids}
+                for run_id, events in self._committed.items():
+                    if events:  # `<run> <last id>`: this replica's streams have them already
+                        runs[run_id] = f"{run_id} {events[-1].id}"
+                await conn.execute(_PG_NOTIFY, {"runs": [runs[r] for r in sorted(runs)]})
+                # Our own notification may be read before this task resumes after COMMIT.
+                self.committing = {r: e[-1].id for r, e in self._committed.items() if e}
 
     async def _number(self, conn: AsyncConnection, rows: list[EventRow]) -> list[int]:
         """The next numbers of each row's run, in row order."""
         counts = Counter(row.run_id for row in rows)
-        following: dict[str, int] = {}
+        last: dict[str, int] = {}
         for run_id in sorted(counts):  # one lock order makes deadlocks rare (they are retried)
             if self.db.is_sqlite:
-                result = await conn.exec_driver_sql(_SQLITE_CLAIM, (counts[run_id], run_id))
+                result = await conn.exec_driver_sql(SQLITE_CLAIM, (counts[run_id], run_id))
             else:
                 result = await conn.execute(_CLAIM, {"run": run_id, "count": counts[run_id]})
-            last = result.scalar()
-            if last is None:
+            found = result.scalar()
+            if found is None:
                 raise UnknownRun(run_id)
-            following[run_id] = int(last) - counts[run_id] + 1
-        numbers = []
-        for row in rows:
-            numbers.append(following[row.run_id])
-            following[row.run_id] += 1
-        return numbers
+            last[run_id] = int(found)
+        return number_rows([row.run_id for row in rows], last)
 
     async def _insert(self, conn: AsyncConnection, rows: list[EventRow]) -> None:
         numbers = await self._number(conn, rows)
         if self.db.is_sqlite:
             stamp = _sqlite_stamp()
-            await conn.exec_driver_sql(
-                _SQLITE_INSERT, [(*row, n, stamp) for row, n in zip(rows, numbers, strict=True)]
+            result = await conn.exec_driver_sql(
+                SQLITE_INSERT, [(*row, n, stamp) for row, n in zip(rows, numbers, strict=True)]
             )
         else:
-            now = utcnow()
-            await conn.execute(
-                _PG_INSERT,
-                [
-                    row._asdict() | {"run_seq": n, "created_at": now}
-                    for row, n in zip(rows, numbers, strict=True)
-                ],
+            run_ids, variations, seqs, types, payloads = zip(*rows, strict=True)
+            result = await conn.exec_driver_sql(
+                _PG_INSERT_ROWS,
+                (
+                    list(run_ids),
+                    list(variations),
+                    list(seqs),
+                    list(types),
+                    list(payloads),
+                    numbers,
+                    utcnow(),
+                ),
             )
+        self._remember(rows, numbers, result.rowcount)
+
+    def _remember(self, rows: list[EventRow], numbers: list[int], inserted: int) -> None:
+        """Note the committed events for on_commit (SSE-encoded once, here)."""
+        if inserted != len(rows):
+            # Some rows were already stored (a retried relay batch): which ones only the
+            # store knows, so live streams read this commit back instead of being handed it.
+            for row in rows:
+                self._committed.setdefault(row.run_id, [])
+            return
+        committed = self._committed
+        for row, n in zip(rows, numbers, strict=True):
+            wire = f"id: {n}\nevent: {row.type}\ndata: {row.payload}\n\n".encode()
+            events = committed.get(row.run_id)
+            if events is None:
+                committed[row.run_id] = events = []
+            events.append(StoredEvent(n, row.type, wire))
 
     def _fail(self, item: _Write) -> None:
         log.exception("event_log.write_failed", rows=len(item.rows))

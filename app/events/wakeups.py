@@ -1,9 +1,11 @@
 """Wake-ups across replicas: PostgreSQL LISTEN/NOTIFY on the run ids a commit touched.
 
 The event log sends `pg_notify` inside each write transaction, so every replica hears of a
-commit right after it; each replica's hub then reads the new rows. On SQLite there is one
-server process, whose event log wakes its hub directly. The hub's slow poll stays as the
-safety net while the listening connection is being re-established.
+commit right after it; each replica's hub then reads the new rows (the writing replica's
+hub was handed them by its event log, and the payload's last event id tells it so). On
+SQLite there is one server process, whose event log hands its hub the new events directly.
+The hub's slow poll stays as the safety net while the listening connection is being
+re-established.
 """
 
 from __future__ import annotations
@@ -31,9 +33,16 @@ def asyncpg_dsn(database_url: str) -> str:
 class PostgresWakeups:
     """Listens on WAKEUP_CHANNEL and hands each notified run id to `notify`."""
 
-    def __init__(self, database_url: str, notify: Callable[[set[str]], None]) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        notify: Callable[[set[str]], None],
+        *,
+        knows: Callable[[str, int], bool] | None = None,
+    ) -> None:
         self._dsn = asyncpg_dsn(database_url)
         self._notify = notify
+        self._knows = knows
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -52,7 +61,12 @@ class PostgresWakeups:
             self._task = None
 
     def _on_notification(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self._notify({payload})
+        # `<run id>` or `<run id> <last event id>`; a replica already holding that event
+        # (its own commit, handed over by its event log) skips reading it back.
+        run_id, _, last = payload.partition(" ")
+        if last.isdigit() and self._knows is not None and self._knows(run_id, int(last)):
+            return
+        self._notify({run_id})
 
     async def _listen_forever(self) -> None:
         while True:
