@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.events.log import EventRow, event_row
+from app.events.protocol import AgentLine
 from app.status import RunStatus, VariationStatus
 
 
@@ -45,6 +46,16 @@ def agent_output(
         line,
         variation_id=variation_id,
         seq=seq if isinstance(seq, int) else None,
+    )
+
+
+def agent_line(
+    run_id: str, variation_id: int, line: AgentLine, turn: int | None = None
+) -> EventRow:
+    """`agent_output(run_id, variation_id, line.to_payload(variation_id), turn)`, encoded
+    without the intermediate dicts (the relay's hot path; the same JSON text)."""
+    return EventRow(
+        run_id, variation_id, line.seq, EventType.AGENT_OUTPUT, line.to_json(variation_id, turn)
     )
 
 

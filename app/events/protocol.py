@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 PROTOCOL_VERSION = 1
@@ -11,6 +12,7 @@ LINE_TYPES = frozenset(
     {"status", "assistant_text", "tool_use", "tool_result", "usage", "log", "error", "result"}
 )
 MAX_TEXT_CHARS = 16_000
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,34 @@ class AgentLine:
             payload["data"] = self.data
         return payload
 
+    def to_json(self, variation_id: int, turn: int | None = None) -> str:
+        """`to_payload` (with `turn` last when given) as compact JSON, the form the event
+        log stores: built directly, since agent lines are the hot path of the relay."""
+        seq = "null" if self.seq is None else str(self.seq)
+        out = f'{{"variation_id":{variation_id},"seq":{seq},"type":{encode_basestring(self.type)}'
+        if self.text is not None:
+            out += ',"text":' + encode_basestring(self.text)
+        if self.data:
+            out += _data_json(self.data)
+        return out + "}" if turn is None else f'{out},"turn":{turn}}}'
+
+
+_FLAT_DATA: dict[tuple[str, str], str] = {}
+
+
+def _data_json(data: dict[str, Any]) -> str:
+    # Agents tag nearly every line alike ({"source": "stdout"}): encode each such tag once.
+    if len(data) == 1:
+        ((key, value),) = data.items()
+        if type(value) is str:
+            cached = _FLAT_DATA.get((key, value))
+            if cached is None:
+                cached = ',"data":' + _dumps(data)
+                if len(_FLAT_DATA) < 256:
+                    _FLAT_DATA[(key, value)] = cached
+            return cached
+    return ',"data":' + _dumps(data)
+
 
 def _clip(text: str) -> str:
     if len(text) <= MAX_TEXT_CHARS:
@@ -47,8 +77,11 @@ def parse_line(raw: str | bytes) -> AgentLine | None:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     raw = raw.rstrip("\r\n")
-    if not raw.strip():
+    stripped = raw.strip()
+    if not stripped:
         return None
+    if stripped[0] != "{":  # not a JSON object: no need to parse it to know
+        return _as_log(raw)
     try:
         obj = json.loads(raw)
     except (ValueError, RecursionError):

@@ -65,7 +65,7 @@ async def ingest_lines(
             line = AgentLine(
                 "result", line.seq, line.text, {k: v for k, v in line.data.items() if k != "diff"}
             )
-        rows.append(events_out.agent_output(run_id, variation_id, line.to_payload(variation_id)))
+        rows.append(events_out.agent_line(run_id, variation_id, line))
     # Answer only once the batch is committed: an acknowledged line is never lost.
     await events.write(rows)
     return {"received": len(rows), "skipped": skipped}

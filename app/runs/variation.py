@@ -79,10 +79,7 @@ async def pump_agent(
         if job.seq_base and line.seq is not None:
             # A follow-up turn numbers its lines after the earlier turns' lines.
             line = AgentLine(line.type, line.seq + job.seq_base, line.text, line.data)
-        payload = line.to_payload(job.variation_id)
-        await events.append(
-            events_out.agent_output(job.run_id, job.variation_id, payload, turn=job.turn)
-        )
+        await events.append(events_out.agent_line(job.run_id, job.variation_id, line, job.turn))
     if final is None:
         outcome.error = "agent ended without reporting how it exited"
         return
