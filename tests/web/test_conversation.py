@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 # before its last lines, so the page can be seen mid-turn.
 TALK = (
     'echo "start: $AIDEATOR_PROMPT"; echo "$AIDEATOR_PROMPT" >> notes.txt; '
-    'case "$AIDEATOR_PROMPT" in *slowly*) sleep 3;; esac; '
+    'case "$AIDEATOR_PROMPT" in *slowly*) sleep 5;; esac; '
     'echo "end: $AIDEATOR_PROMPT"'
 )
 FOLLOW_UP = "Now add a line slowly"
@@ -138,12 +138,15 @@ def test_refusal_is_shown_beside_the_box(
     page = new_page()
     page.goto(f"{kept_server.url}/#/runs/{run_id}")
     box = ".vcol[data-variation='1'] .vcol-continue"
+    # The replay has ended and the read after it says the box is open.
+    page.wait_for_selector(".run-head .conn[data-state='ended']")
     page.wait_for_selector(f"{box}[data-mode='open']")
     # The workspace goes away behind the page's back: the server's 409 shows inline.
     workspaces = [p for p in (kept_server.data_dir / "data").rglob(run_id) if p.is_dir()]
     assert workspaces, "the run's workspaces are kept"
-    for path in workspaces:
-        shutil.rmtree(path)
+    for path in sorted(workspaces):  # a parent before its children
+        if path.exists():
+            shutil.rmtree(path)
     page.fill(f"{box} textarea", "one more")
     page.click(f"{box} button[type=submit]")
     error = page.wait_for_selector(f"{box} .form-error[role=alert]:visible")
@@ -223,3 +226,39 @@ def test_fork_from_the_page_shows_the_lineage(
     back.click()
     page.wait_for_url(f"**/#/runs/{parent}")
     page.wait_for_selector(".vcol[data-variation='1']")
+
+
+def test_claude_code_follow_up_from_the_page(
+    new_page: Any, kept_server: ServerProcess, web_repo: Path
+) -> None:
+    # Turn 2 of `fix-then-midrange` edits only when its request holds turn 1's messages.
+    body = {
+        "repo_url": str(web_repo),
+        "prompt": "Fix the failing test.",
+        "variations": [{"model": "scripted/fix-then-midrange"}],
+        "check_command": "python3 -m unittest -q",
+    }
+    run_id = httpx.post(f"{kept_server.url}/api/v1/runs", json=body).json()["run_id"]
+    assert wait_run(kept_server.url, run_id, timeout=240)["status"] == "succeeded"
+    page = new_page()
+    page.goto(f"{kept_server.url}/#/runs/{run_id}")
+    box = ".vcol[data-variation='0'] .vcol-continue"
+    page.wait_for_selector(".run-head .conn[data-state='ended']")
+    page.wait_for_selector(f"{box}[data-mode='open']")
+    page.fill(f"{box} textarea", "Also add midrange().")
+    page.click(f"{box} button[type=submit]")
+    separator = page.wait_for_selector(".turn-sep[data-turn='2']")
+    assert separator.inner_text() == "Turn 2: Also add midrange()."
+    # The turn's Edit comes after the separator, in the same column, without a reload.
+    edit = page.wait_for_selector(
+        ".turn-sep[data-turn='2'] ~ details.l-tool:has(.tool-name:text-is('Edit'))",
+        timeout=120_000,
+    )
+    assert "numstats/summary.py" in edit.inner_text()
+    page.wait_for_selector(f"{box}[data-mode='open']", timeout=120_000)
+    assert page.locator(".vcol[data-variation='0'] .chip.pass").inner_text() == "✓ check passed"
+    diff = httpx.get(f"{kept_server.url}/api/v1/runs/{run_id}/variations/0/diff").text
+    assert "+def midrange(values):" in diff
+    events = full_replay(kept_server.url, run_id, completes=2)
+    shown = column_sequence(page, 0)
+    assert [i for i in shown if i != "turn 2"] == [str(i) for i in shown_line_ids(events, 0)]

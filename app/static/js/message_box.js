@@ -6,6 +6,7 @@
 import { sendMessage } from "./api.js";
 import { h, setText } from "./dom.js";
 import { TERMINAL_RUN, TERMINAL_VARIATION, when } from "./format.js";
+import { newerFields } from "./variation_column.js";
 
 /**
  * Whether variation `v` of `run` can take a follow-up now:
@@ -34,6 +35,16 @@ export function continueState(run, v) {
   if (v.continuable === null) return { mode: "busy", reason: "Checking whether it can be continued…" };
   if (v.continuable) return { mode: "open", until: v.continuable_until ?? null };
   return { mode: "closed", reason: v.continuable_reason || "it cannot be continued" };
+}
+
+/**
+ * A stream event changed what the last read said about continuing `v`: unknown until the
+ * next read. A replayed event the read already reflects (`change` moves nothing) keeps it.
+ */
+export function unknownContinuation(v, change = null) {
+  if (!v || v.continuable === undefined) return {};
+  if (change && (v.status === change.status || !("status" in newerFields(v, { status: change.status, turn: change.turn })))) return {};
+  return { continuable: null, continuable_until: null };
 }
 
 let boxes = 0;

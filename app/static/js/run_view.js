@@ -4,6 +4,7 @@
 
 import { ApiError, getRun } from "./api.js";
 import { ColumnControls } from "./column_controls.js";
+import { unknownContinuation } from "./message_box.js";
 import { ComparePanel } from "./compare_panel.js";
 import { h, replace } from "./dom.js";
 import { TERMINAL_RUN } from "./format.js";
@@ -107,7 +108,7 @@ export class RunView {
       }
       case "variation_status":
         if (data.turn > 1 && data.status === "running") this.turnStarted(vid, data.turn, data.prompt, true);
-        else this.patchVariation(vid, { status: data.status, error: data.error ?? null, ...(data.turn ? { turn: data.turn } : {}), ...this.unknownContinuation(vid) });
+        else this.patchVariation(vid, { status: data.status, error: data.error ?? null, ...(data.turn ? { turn: data.turn } : {}), ...this.unknownContinuation(vid, data) });
         this.scheduleRefresh();
         break;
       case "variation_result": {
@@ -115,18 +116,20 @@ export class RunView {
         this.patchVariation(vid, fields);
         break;
       }
-      case "run_status":
+      case "run_status": {
+        const wasTerminal = TERMINAL_RUN.has(this.run.status);
         // After a `complete`, `running` is a follow-up turn reopening the run.
         if (this.sawComplete && !TERMINAL_RUN.has(data.status) && TERMINAL_RUN.has(this.run.status)) {
           this.epoch += 1;
           this.run.status = data.status;
         }
         merge(this.run, { status: data.status, ...(data.base_sha ? { base_sha: data.base_sha } : {}), ...(data.error ? { error: data.error } : {}) }, TERMINAL_RUN);
-        if (TERMINAL_RUN.has(data.status)) for (const v of this.run.variations) this.patchVariation(v.variation_id, this.unknownContinuation(v.variation_id));
+        if (TERMINAL_RUN.has(data.status) && !wasTerminal) for (const v of this.run.variations) this.patchVariation(v.variation_id, this.unknownContinuation(v.variation_id));
         for (const s of data.scores || []) this.patchVariation(s.variation_id, { score: s.score, score_parts: s.score_parts });
         this.renderWinner();
         this.scheduleRefresh();
         break;
+      }
       case "judge":
         this.run.judge = { model: data.model, status: data.status, error: data.error ?? null, cost_usd: data.cost_usd };
         for (const [vid, said] of Object.entries(data.verdicts || {})) this.patchVariation(Number(vid), { judge: said });
@@ -170,10 +173,8 @@ export class RunView {
     this.compare.setRun(this.run);
   }
 
-  /** A stream event changed what the last read said about continuing: ask again. */
-  unknownContinuation(vid) {
-    const target = this.run.variations.find((v) => v.variation_id === vid);
-    return target && target.continuable !== undefined ? { continuable: null, continuable_until: null } : {};
+  unknownContinuation(vid, change = null) {
+    return unknownContinuation(this.run.variations.find((v) => v.variation_id === vid), change);
   }
 
   /**

@@ -35,7 +35,7 @@ const TURN_FIELDS = ["status", "turn", "continuable", "continuable_reason", "con
  */
 export function newerFields(current, fields, force = false) {
   const next = { ...fields };
-  if ((next.turn ?? 0) < (current.turn ?? 0)) for (const key of TURN_FIELDS) delete next[key];
+  if (next.turn !== undefined && next.turn < (current.turn ?? 1)) for (const key of TURN_FIELDS) delete next[key];
   if (!force && next.status && TERMINAL_VARIATION.has(current.status) && !TERMINAL_VARIATION.has(next.status)) delete next.status;
   return next;
 }
