@@ -24,7 +24,8 @@ from app.cli.options import (
     TimeoutOpt,
 )
 from app.cli.runs_common import SCRIPTED_WARNING, print_links
-from app.cli.session import connect
+from app.cli.session import Connection, connect
+from app.cli.spec_file import is_local_repo
 from app.cli.tables import print_outcome
 from app.schemas import RunRead
 
@@ -73,6 +74,31 @@ def _wait_quietly(client: ApiClient, run_id: str) -> tuple[RunRead, bool]:
     return client.get_run(run_id), False
 
 
+def _fork_and_follow(
+    conn: Connection, parent_id: str, variation: int, body: dict[str, Any], quiet: bool,
+    as_json: bool,
+) -> tuple[RunRead, bool]:  # fmt: skip
+    """Start the fork and follow it to its end; (the finished run, cancelled by Ctrl-C)."""
+    client = conn.client
+    accepted = client.fork(parent_id, variation, body)
+    if as_json:
+        run, cancelled = _wait_quietly(client, accepted.run_id)
+        sys.stdout.write(run.model_dump_json(indent=2) + "\n")
+        return run, cancelled
+    if accepted.scripted_model:
+        warn(SCRIPTED_WARNING)
+    notice(
+        f"run {accepted.run_id}: {len(accepted.variations)} variation(s) forked from "
+        f"run {parent_id[:8]} variation {variation}"
+    )
+    followed = follow_run(client, accepted, quiet=quiet)
+    console = out()
+    console.print()
+    print_outcome(console, followed.run)
+    print_links(conn, accepted.run_id)
+    return followed.run, followed.cancelled_by_user
+
+
 @runs_app.command("fork")
 def fork(
     run_id: RunIdArg,
@@ -116,27 +142,17 @@ def fork(
         budget=budget,
         winner_policy=None if winner_policy is None else str(winner_policy),
     )
-    overrides = {"allow_local_repos": True}  # the parent run's repository, maybe a local one
-    with connect(server, debug=GLOBAL.debug, api_key=api_key, overrides=overrides) as conn:
-        client = conn.client
-        parent_id = client.resolve_run_id(run_id)
-        accepted = client.fork(parent_id, variation, body)
-        if as_json:
-            run, cancelled = _wait_quietly(client, accepted.run_id)
-            sys.stdout.write(run.model_dump_json(indent=2) + "\n")
-        else:
-            if accepted.scripted_model:
-                warn(SCRIPTED_WARNING)
-            notice(
-                f"run {accepted.run_id}: {len(accepted.variations)} variation(s) forked from "
-                f"run {parent_id[:8]} variation {variation}"
-            )
-            followed = follow_run(client, accepted, quiet=quiet)
-            run, cancelled = followed.run, followed.cancelled_by_user
-            console = out()
-            console.print()
-            print_outcome(console, run)
-            print_links(conn, accepted.run_id)
+    with connect(server, debug=GLOBAL.debug, api_key=api_key) as conn:
+        parent_id = conn.client.resolve_run_id(run_id)
+        repo_url = conn.client.get_run(parent_id).repo_url
+        again = conn.embedded is not None and is_local_repo(repo_url)
+        if not again:
+            run, cancelled = _fork_and_follow(conn, parent_id, variation, body, quiet, as_json)
+    if again:
+        # A local repository: this command's own server must accept local repositories.
+        overrides = {"allow_local_repos": True}
+        with connect(server, debug=GLOBAL.debug, api_key=api_key, overrides=overrides) as conn:
+            run, cancelled = _fork_and_follow(conn, parent_id, variation, body, quiet, as_json)
     if cancelled:
         raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(EXIT_OK if run.status == "succeeded" else EXIT_FAILED)

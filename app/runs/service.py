@@ -23,14 +23,18 @@ from app.schemas import FollowUp, ForkCreate, RunCreate, RunList, RunRead, Selec
 from app.status import RunStatus, VariationStatus
 
 
-async def check_repo_url(url: str, settings: Settings) -> str:
-    """Apply the repository URL policy, and a folder snapshot's size limit (422 `repo_url`)."""
+async def check_repo_url(url: str, settings: Settings, *, measure: bool = True) -> str:
+    """Apply the repository URL policy, and a folder snapshot's size limit (422 `repo_url`).
+
+    `measure=False` (a fork: it starts from its parent's snapshot, not the folder as it is
+    now) applies the policy only.
+    """
     from app.repos.layout import CacheLayout
     from app.repos.snapshot import measure_folder
     from app.repos.url_policy import check_repo_url as policy
 
     checked = await policy(url, allow_local=settings.allow_local_repos)
-    if not checked.startswith(("https://", "http://")):
+    if measure and not checked.startswith(("https://", "http://")):
         await measure_folder(
             Path(checked.removeprefix("file://")),
             layout=CacheLayout(settings.data_dir.absolute() / "repos"),
@@ -52,7 +56,7 @@ async def create_run(
     """Validate, store a queued run with its variations, and start it.
 
     `parent`/`parent_diff`: a fork's lineage and the diff its workspaces start from (its
-    repo_url is the parent run's, already checked).
+    repo_url is the parent run's: the URL policy applies, a folder is not measured again).
     """
     specs = build_specs(body, settings)
     stop_setting = early_stop.setting(body, len(specs))
@@ -72,7 +76,7 @@ async def create_run(
             "(use the dagger backend, or drop `image`)",
             details={"field": "image"},
         )
-    repo_url = body.repo_url if parent else await check_repo_url(body.repo_url, settings)
+    repo_url = await check_repo_url(body.repo_url, settings, measure=parent is None)
     available = await supervisor.availability()
     if not available.ok:
         raise BackendUnavailable(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from app.config import Settings
 from tests.conftest import command_spec, wait_finished
 
 # Records what the agent found in notes.txt, then appends its prompt to it.
@@ -174,3 +176,18 @@ async def test_fork_after_setup_keeps_setup_files_out_of_the_diff(
     assert child["setup"]["status"] in ("done", "cached"), child["setup"]
     diff = await _diff(client, child["id"], 0)
     assert "+first-0" in diff and "+second-0" in diff and "built.txt" not in diff, diff
+
+
+async def test_fork_follows_the_servers_repository_policy(
+    client: httpx.AsyncClient, git_repo: Path, make_settings: Callable[..., Settings]
+) -> None:
+    from app.main import create_app
+
+    parent = await _run(client, git_repo)
+    strict = create_app(make_settings(allow_local_repos=False))  # the same database
+    async with strict.router.lifespan_context(strict):
+        transport = httpx.ASGITransport(app=strict)
+        async with httpx.AsyncClient(transport=transport, base_url="http://s") as other:
+            res = await _fork(other, parent["id"], 0, prompt="second")
+    assert res.status_code == 422, res.text
+    assert res.json()["error"]["details"]["field"] == "repo_url"

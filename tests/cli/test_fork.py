@@ -11,8 +11,8 @@ import pytest
 
 from app.cli.commands_fork import fork_body
 from app.cli.errors import CliError
-from tests.cli.cli_runner import aideator, sample_copy
-from tests.server_process import ServerProcess
+from tests.cli.cli_runner import aideator, clean_env, sample_copy
+from tests.server_process import ServerProcess, free_port
 
 NOTE = 'echo "$AIDEATOR_PROMPT" >> notes.txt; echo "noted: $AIDEATOR_PROMPT"'
 
@@ -89,3 +89,28 @@ def test_fork_body_sends_only_what_was_given() -> None:
             "p", variations=2, models=["a", "b"], check=None, no_check=False, timeout=None,
             budget=None, winner_policy=None,
         )  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_fork_with_an_embedded_server_on_a_local_repository(tmp_path: Path) -> None:
+    env = clean_env(
+        AIDEATOR_BACKEND="process",
+        AIDEATOR_ALLOW_UNSANDBOXED="true",
+        AIDEATOR_PORT=str(free_port()),
+    )
+    repo = sample_copy(tmp_path / "repo")
+    spec = {
+        "repo_url": str(repo),
+        "prompt": "first note",
+        "variations": [{"agent": "command", "command": ["sh", "-c", NOTE]}],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    first = aideator("run", "--spec", "spec.json", "--quiet", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    listed = json.loads(aideator("runs", "list", "--json", cwd=tmp_path, env=env).stdout)
+    parent = listed["items"][0]["id"]
+    forked = aideator("runs", "fork", parent, "0", "-p", "second note", "--json", cwd=tmp_path,
+                      env=env)  # fmt: skip
+    assert forked.returncode == 0, forked.stderr
+    run = json.loads(forked.stdout)
+    assert run["parent"]["run_id"] == parent and run["status"] == "succeeded"
