@@ -11,14 +11,14 @@ import structlog
 
 from app.errors import RepoError
 from app.repos.credentials import GitCredential, GitCredentials, explain_auth_failure
-from app.repos.directories import copy_directory, directory_bytes, remove_tree
+from app.repos.directories import copy_directory, remove_tree
 from app.repos.git_process import GitSettings, run_git, run_git_status
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
 from app.repos.refs import check_ref_syntax, is_full_sha
 from app.repos.snapshot import earlier_snapshot, is_repository_root, snapshot_folder
 from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
-from app.repos.workspace import check_out, copy_repository
+from app.repos.workspace import check_out, seed_repository
 
 log = structlog.get_logger()
 
@@ -52,7 +52,12 @@ class RepoCache:
         resolver: Resolver | None = None,
         git_binary: str = "git",
         credentials: GitCredentials | None = None,
+        link_objects: bool = False,
     ) -> None:
+        """`link_objects`: workspaces hardlink the mirror's object files instead of copying
+        them; only when agents run as a host user other than the server's (see workspace.py).
+        """
+        self.link_objects = link_objects
         self.layout = CacheLayout(root.absolute())
         self.clone_timeout = clone_timeout
         self.max_repo_bytes = max_repo_bytes
@@ -243,10 +248,11 @@ class RepoCache:
         settings = self._settings(None)
         seconds, max_bytes = self.clone_timeout, self.max_repo_bytes
         try:
-            # Copy under the URL lock: a concurrent fetch must not change files being copied.
+            # Under the URL lock: a concurrent fetch must not change files being copied.
             async with self._lock(mirror):
-                await copy_repository(mirror, workspace, settings=settings, limit_seconds=seconds)
-            copied = await asyncio.to_thread(directory_bytes, workspace)
+                copied = await asyncio.to_thread(
+                    seed_repository, mirror, workspace, link_objects=self.link_objects
+                )
             await check_out(
                 workspace,
                 base_sha,
@@ -279,21 +285,21 @@ class RepoCache:
         mirror = self._run_mirrors.get(run_id)
         if mirror is None or not is_full_sha(base_sha):
             return []
+        # One git call: a pathspec per folder ("./" is the root; absent folders match nothing).
+        specs = [f"{folder}/" if folder else "./" for folder in folders]
+        code, out, _ = await run_git_status(
+            ["--git-dir", str(mirror), "ls-tree", "-z", base_sha, "--", *specs],
+            settings=self._settings(None),
+            what="listing files",
+            limit_seconds=self.clone_timeout,
+        )
         names: list[str] = []
-        for folder in folders:
-            tree = f"{base_sha}:{folder}" if folder else base_sha
-            code, out, _ = await run_git_status(
-                ["--git-dir", str(mirror), "ls-tree", "-z", tree],
-                settings=self._settings(None),
-                what="listing files",
-                limit_seconds=self.clone_timeout,
-            )
-            if code != 0:
-                continue
-            for entry in out.split("\0"):
-                meta, _, name = entry.partition("\t")
-                if name and meta.split(" ")[1:2] == ["blob"]:
-                    names.append(f"{folder}/{name}" if folder else name)
+        if code != 0:
+            return names
+        for entry in out.split("\0"):
+            meta, _, name = entry.partition("\t")
+            if name and meta.split(" ")[1:2] == ["blob"] and name.rpartition("/")[0] in folders:
+                names.append(name)
         return names
 
     async def apply_patch(self, workspace: Path, patch: str) -> None:

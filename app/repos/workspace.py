@@ -1,35 +1,103 @@
-"""One variation's working tree: a self-contained copy of the mirror checked out at base_sha.
+"""One variation's working tree: a self-contained repository checked out at base_sha.
 
-Why a plain local clone with `--no-hardlinks`: `git worktree` and `--shared`/alternates keep
-a pointer to the mirror outside the directory, so git breaks in a sandbox that mounts only
-the workspace; hardlinked object files would be one inode shared by every variation and the
-mirror, so an agent that chmods and rewrites one could corrupt the others.
+The repository is written directly (no `git clone`: one git process per tree, the checkout):
+HEAD, a config without any remote, and the mirror's object files. Why self-contained:
+`git worktree` and `--shared`/alternates keep a pointer to the mirror outside the directory,
+so git breaks in a sandbox that mounts only the workspace.
+
+Object files are copied, or hardlinked when `link_objects` is set. Linking is only safe when
+the agent runs as a host user other than the server's (the local sandbox as root): pack files
+are read-only and owned by the server, so an agent can neither rewrite nor chmod the inode it
+shares with the mirror and the other variations; it can only drop its own link (git never
+rewrites an object file in place, it writes new ones). The sandbox hand-over leaves these
+shared files alone (`shared_object_file`).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from app.repos.git_process import GitSettings, run_git
 
 WORK_BRANCH = "aideator"
 AGENT_IDENTITY = (("user.name", "AIdeator agent"), ("user.email", "agent@aideator.invalid"))
+_CONFIG = (
+    "[core]\n\trepositoryformatversion = {version}\n\tfilemode = true\n\tbare = false\n"
+    "\tlogallrefupdates = true\n{extensions}[user]\n\tname = {name}\n\temail = {email}\n"
+)
 
 
-async def copy_repository(
-    mirror: Path, workspace: Path, *, settings: GitSettings, limit_seconds: float
-) -> None:
-    """Copy the mirror's objects into a new repository at `workspace` (no checkout yet)."""
-    identity = [arg for key, value in AGENT_IDENTITY for arg in ("--config", f"{key}={value}")]
-    template = f"--template={settings.template_dir}"
-    # No size watch: the copy is no bigger than the mirror, which every fetch keeps in limit.
-    await run_git(
-        ["clone", "--quiet", "--no-checkout", "--no-hardlinks", template, *identity, "--",
-         str(mirror), str(workspace)],
-        settings=settings,
-        what="workspace copy",
-        limit_seconds=limit_seconds,
-    )  # fmt: skip
+def _format(mirror: Path) -> tuple[int, str]:
+    """The mirror's repository format version and its [extensions] section (object format)."""
+    try:
+        text = (mirror / "config").read_text()
+    except OSError:
+        return 0, ""
+    lines = [line.strip() for line in text.splitlines()]
+    wanted = ("objectformat", "compatobjectformat")
+    extensions = [
+        line for line in lines if line.split("=")[0].strip().lower() in wanted and "=" in line
+    ]
+    if not extensions:
+        return 0, ""
+    return 1, "[extensions]\n" + "".join(f"\t{line}\n" for line in extensions)
+
+
+def seed_repository(mirror: Path, workspace: Path, *, link_objects: bool) -> int:
+    """Write a repository at `workspace` with the mirror's objects; return their bytes.
+
+    Blocking (call it through asyncio.to_thread), under the mirror's lock: a fetch must not
+    change the object files while they are copied.
+    """
+    git_dir = workspace / ".git"
+    for sub in ("objects/pack", "objects/info", "refs/heads", "refs/tags", "info"):
+        (git_dir / sub).mkdir(parents=True, exist_ok=True)
+    version, extensions = _format(mirror)
+    identity = dict(AGENT_IDENTITY)
+    (git_dir / "config").write_text(
+        _CONFIG.format(
+            version=version,
+            extensions=extensions,
+            name=identity["user.name"],
+            email=identity["user.email"],
+        )
+    )
+    (git_dir / "HEAD").write_text(f"ref: refs/heads/{WORK_BRANCH}\n")
+    placed = 0
+    objects = mirror / "objects"
+    for entry in os.scandir(objects):
+        if entry.name in ("info", "pack") or len(entry.name) != 2 or not entry.is_dir():
+            continue  # loose objects live in two-hex-digit folders
+        target = git_dir / "objects" / entry.name
+        target.mkdir(exist_ok=True)
+        for item in os.scandir(entry.path):
+            placed += _place(Path(item.path), target / item.name, link=link_objects)
+    for item in os.scandir(objects / "pack"):
+        if item.name.startswith("tmp_") or not item.is_file(follow_symlinks=False):
+            continue  # a fetch's unfinished pack
+        target = git_dir / "objects" / "pack" / item.name
+        placed += _place(Path(item.path), target, link=link_objects)
+    return placed
+
+
+def _place(source: Path, target: Path, *, link: bool) -> int:
+    """Hardlink (when asked and possible) or copy one object file; its size."""
+    if link:
+        try:
+            os.link(source, target)
+            return target.stat().st_size
+        except OSError:
+            pass  # another filesystem, or a link limit: copy instead
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o444)
+    return target.stat().st_size
+
+
+def shared_object_file(path: str, st_nlink: int, st_uid: int, uid: int) -> bool:
+    """True for an object file a workspace shares with the mirror (left to its owner)."""
+    return st_nlink > 1 and st_uid != uid and f"{os.sep}.git{os.sep}objects{os.sep}" in path
 
 
 async def check_out(
@@ -41,16 +109,10 @@ async def check_out(
     max_bytes: int,
     copied_bytes: int,
 ) -> None:
-    """Drop the link back to the mirror and check out base_sha on a fresh branch.
+    """Check out base_sha on a fresh branch (one git process).
 
     The checked-out files may add up to `max_bytes` on top of the copied objects.
     """
-    await run_git(
-        ["-C", str(workspace), "remote", "remove", "origin"],
-        settings=settings,
-        what="workspace setup",
-        limit_seconds=limit_seconds,
-    )
     # Watched: a small pack can inflate into a huge tree (a "zip bomb" of repeated bytes).
     await run_git(
         ["-C", str(workspace), "checkout", "--quiet", "--no-recurse-submodules",

@@ -45,3 +45,14 @@ def runner_for(config: RunnerSettings) -> Runner:
 
         return ProcessRunner(config)
     assert_never(config)  # mypy fails here when a settings type has no branch
+
+
+def agents_own_no_server_files(config: RunnerSettings) -> bool:
+    """True when agents run as a host user other than the server's (local sandbox as root):
+    files the server owns read-only are then safe from them, so workspaces may hardlink the
+    repository mirror's object files."""
+    if not isinstance(config, LocalSettings):
+        return False
+    from app.runners.local.user import choose_identity
+
+    return choose_identity(config.uid).own_userns

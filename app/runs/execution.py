@@ -75,18 +75,17 @@ class RunExecution:
         if not started:
             return
         children: list[asyncio.Task[bool]] = []
+        suggesting: asyncio.Task[None] | None = None
         try:
             base_sha = await self._workspaces.prepare(
                 run_id=run.id, repo_url=run.repo_url, ref=run.ref
             )
-            suggested = (
-                None
-                if run.check_command
-                else await suggest_check_command(self._workspaces, run_id=run.id, base_sha=base_sha)
-            )
+            if not run.check_command:
+                # A courtesy for the run's reader: worked out beside the launch, not before it.
+                suggesting = asyncio.create_task(self._suggest_check(run.id, base_sha))
             await self._events.write(
                 [events_out.run_status(run.id, RunStatus.RUNNING, base_sha=base_sha)],
-                [repo.set_run(run.id, base_sha=base_sha, suggested_check_command=suggested)],
+                [repo.set_run(run.id, base_sha=base_sha)],
             )
             if self._gateway is not None:
                 self._gateway.open_run(run.id, budget_usd=run.budget_usd)
@@ -106,18 +105,30 @@ class RunExecution:
                     if synthesized is not None:
                         children.append(synthesized)
                         await synthesized
+            if suggesting is not None:
+                await suggesting
         except asyncio.CancelledError:
-            for child in children:
+            pending = [*children, *([suggesting] if suggesting is not None else [])]
+            for child in pending:
                 child.cancel()
-            if children:
-                await asyncio.wait(children)
+            if pending:
+                await asyncio.wait(pending)
             raise
         except AppError as exc:  # e.g. the repository could not be cloned, setup failed
+            if suggesting is not None:
+                await suggesting
             failed = VariationStatus.FAILED
             await finalize.stop_pending(self._events, run.id, variations, failed, exc.message)
             await finalize.finish_run(self._events, self._db, run, RunStatus.FAILED, exc.message)
             return
         await finalize.finish_run(self._events, self._db, run, None)
+
+    async def _suggest_check(self, run_id: str, base_sha: str) -> None:
+        suggested = await suggest_check_command(self._workspaces, run_id=run_id, base_sha=base_sha)
+        if suggested is not None:
+            await self._events.write(
+                statements=[repo.set_run(run_id, suggested_check_command=suggested)]
+            )
 
     async def _stop_early(
         self, run: Run, tasks: dict[int, asyncio.Task[bool]], passed: list[int]

@@ -166,6 +166,31 @@ class TestWorkspaces:
         objects = [p for p in (tree / ".git" / "objects").rglob("*") if p.is_file()]
         assert objects and all(p.stat().st_nlink == 1 for p in objects)
 
+    async def test_linked_objects_are_the_mirrors_read_only_files(
+        self, tmp_path: Path, repo_url: str, source_repo: SourceRepo
+    ) -> None:
+        cache = RepoCache(tmp_path / "linked", allow_local=True, link_objects=True)
+        base = await cache.prepare(run_id="run-l", repo_url=repo_url, ref=None)
+        trees = await asyncio.gather(
+            *(cache.add_worktree(run_id="run-l", variation_id=n, base_sha=base) for n in range(2))
+        )
+        mirror = next(cache.layout.mirrors.iterdir())
+        mirror_inodes = {p.stat().st_ino for p in (mirror / "objects").rglob("*") if p.is_file()}
+        for tree in trees:
+            objects = [p for p in (tree / ".git" / "objects").rglob("*") if p.is_file()]
+            assert objects and {p.stat().st_ino for p in objects} <= mirror_inodes
+            assert all(p.stat().st_mode & 0o222 == 0 for p in objects)
+            assert await agit("remote", cwd=tree) == ""
+        # One variation's commits (new object files) never reach the other or the mirror.
+        (trees[0] / "README.md").write_text("changed in 0\n")
+        await agit("commit", "-qam", "variation 0", cwd=trees[0])
+        head0 = await agit("rev-parse", "HEAD", cwd=trees[0])
+        assert await agit("rev-parse", "HEAD", cwd=trees[1]) == source_repo.main
+        with pytest.raises(subprocess.CalledProcessError):
+            await agit("cat-file", "-e", head0, cwd=trees[1])
+        assert await agit("diff", "--stat", base, cwd=trees[1]) == ""
+        assert await agit("fsck", "--no-dangling", cwd=trees[1]) == ""
+
     @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
     async def test_git_diff_works_in_a_sandbox_that_sees_only_the_workspace(
         self, cache: RepoCache, repo_url: str

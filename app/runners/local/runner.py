@@ -47,7 +47,7 @@ from app.runners.local.runtime import (
     user_env,
 )
 from app.runners.local.session import SandboxHost, run_sandboxed
-from app.runners.local.user import SANDBOX_HOME, choose_identity
+from app.runners.local.user import SANDBOX_HOME, SpareNamespaces, choose_identity
 from app.runners.settings import LocalSettings
 
 log = structlog.get_logger()
@@ -83,6 +83,8 @@ class LocalRunner:
         async with self._host_lock:
             if self._host is None:
                 self._host = await asyncio.to_thread(self._discover)
+                if self._host.namespaces is not None:
+                    self._host.namespaces.refill(now=True)
                 log.info(
                     "sandbox.ready",
                     limits=self._host.plan.detail,
@@ -101,16 +103,18 @@ class LocalRunner:
             *hiding_args(hidden_paths(SYSTEM_PATHS)),
             *runtime_mounts(agent_source_dir(), claude_binary()),
         ]
+        identity = choose_identity(settings.uid)
         return SandboxHost(
             bwrap=bwrap,
             python=python,
             host_mounts=mounts,
-            identity=choose_identity(settings.uid),
+            identity=identity,
             plan=plan_limits(wanted=settings.limits, parent=settings.cgroup_parent),
             values=LimitValues(
                 memory_mb=settings.memory_mb, pids_max=settings.pids_max, cpus=settings.cpus
             ),
             tmp_size_bytes=settings.tmp_mb * MIB,
+            namespaces=SpareNamespaces(identity) if identity.own_userns else None,
         )
 
     async def availability(self) -> Availability:

@@ -35,6 +35,7 @@ from app.runners.local.limits import (
 )
 from app.runners.local.user import (
     SandboxIdentity,
+    SpareNamespaces,
     group_text,
     hand_over,
     hosts_text,
@@ -59,6 +60,7 @@ class SandboxHost:
     plan: LimitPlan
     values: LimitValues
     tmp_size_bytes: int
+    namespaces: SpareNamespaces | None = None  # user namespaces made ahead (root only)
 
 
 def _memfd(name: str, data: bytes) -> int:
@@ -112,7 +114,10 @@ async def _prepare(
     label: str,
 ) -> None:
     await asyncio.to_thread(hand_over, workspace, host.identity)
-    userns_fd = await open_userns(host.identity) if host.identity.own_userns else None
+    userns_fd = None
+    if host.identity.own_userns:
+        spares = host.namespaces
+        userns_fd = await (spares.take() if spares is not None else open_userns(host.identity))
     if userns_fd is not None:
         prepared.fds.append(userns_fd)
     data_files = {

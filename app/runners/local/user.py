@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.repos.workspace import shared_object_file
 
 SANDBOX_UID = 1000
 SANDBOX_USER = "sandbox"
@@ -62,28 +65,27 @@ def id_map(host_id: int) -> str:
 
 async def open_userns(identity: SandboxIdentity) -> int:
     """A new user namespace for one sandbox, as an fd for `bwrap --userns`."""
-    helper = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-I",
-        "-S",
-        "-c",
-        _USERNS_HELPER,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await asyncio.to_thread(open_userns_blocking, identity)
+
+
+def open_userns_blocking(identity: SandboxIdentity) -> int:
+    """`open_userns` in the calling thread (plain subprocess: no event loop involved)."""
+    helper = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _USERNS_HELPER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert helper.stdin is not None and helper.stdout is not None
     try:
-        if await helper.stdout.readline() != b"ready\n":
-            _, err = await helper.communicate()
+        if helper.stdout.readline() != b"ready\n":
+            _, err = helper.communicate(timeout=30)
             raise OSError(f"user namespace helper failed: {err.decode(errors='replace')}")
-        return await asyncio.to_thread(_map_and_open, helper.pid, identity)
+        return _map_and_open(helper.pid, identity)
     finally:
         if helper.returncode is None:
-            helper.stdin.close()
-            with contextlib.suppress(ProcessLookupError):
-                helper.kill()
-            await helper.wait()
+            helper.kill()
+            helper.communicate()
 
 
 def _map_and_open(pid: int, identity: SandboxIdentity) -> int:
@@ -105,14 +107,25 @@ def _write_once(path: Path, text: str) -> None:
 
 
 def hand_over(tree: Path, identity: SandboxIdentity) -> None:
-    """Give the workspace to the sandbox's host uid (never following symlinks)."""
+    """Give the workspace to the sandbox's host uid (never following symlinks).
+
+    Object files hardlinked from the repository mirror stay the server's (read-only).
+    """
     if not identity.own_userns:
         return
     uid, gid = identity.host_uid, identity.host_gid
     os.chown(tree, uid, gid, follow_symlinks=False)
     for top, dirs, files in os.walk(tree):
-        for name in dirs + files:
+        for name in dirs:
             os.chown(os.path.join(top, name), uid, gid, follow_symlinks=False)
+        for name in files:
+            path = os.path.join(top, name)
+            info = os.lstat(path)
+            if info.st_uid == uid and info.st_gid == gid:
+                continue
+            if shared_object_file(path, info.st_nlink, info.st_uid, uid):
+                continue  # the mirror's read-only object file, shared: it stays the server's
+            os.chown(path, uid, gid, follow_symlinks=False)
 
 
 def passwd_text() -> str:
@@ -132,3 +145,49 @@ def group_text() -> str:
 def hosts_text() -> str:
     """/etc/hosts inside the sandbox (loopback only)."""
     return "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost\n"
+
+
+class SpareNamespaces:
+    """User namespaces made ahead of need: a sandbox takes a ready one, and the spares are
+    made again a moment later, off the launch path (each costs one helper process)."""
+
+    def __init__(self, identity: SandboxIdentity, *, spares: int = 8, settle: float = 0.5) -> None:
+        self._identity = identity
+        self._spares = spares
+        self._settle = settle
+        self._ready: list[int] = []  # appended by the filling thread, popped by the loop
+        self._filling: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def take(self) -> int:
+        """A fresh user namespace fd (the caller owns and closes it)."""
+        try:
+            fd = self._ready.pop()
+        except IndexError:
+            fd = await open_userns(self._identity)
+        self.refill()
+        return fd
+
+    def refill(self, *, now: bool = False) -> None:
+        """Make the spares again in a thread (after a short pause unless `now`)."""
+        if self._filling is None or self._filling.done():
+            self._filling = asyncio.create_task(self._fill(0 if now else self._settle))
+
+    async def _fill(self, pause: float) -> None:
+        await asyncio.sleep(pause)
+        # One thread call for the lot: a cancel (e.g. the loop closing) cannot strand an fd.
+        await asyncio.to_thread(self._fill_blocking)
+
+    def _fill_blocking(self) -> None:
+        with contextlib.suppress(OSError):
+            while len(self._ready) < self._spares and not self._closed:
+                self._ready.append(open_userns_blocking(self._identity))
+
+    def close(self) -> None:
+        """Drop the spares (and stop making them)."""
+        self._closed = True
+        if self._filling is not None:
+            self._filling.cancel()
+        while self._ready:
+            with contextlib.suppress(OSError):
+                os.close(self._ready.pop())

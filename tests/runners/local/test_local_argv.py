@@ -153,6 +153,24 @@ class TestIdentity:
             assert (path.lstat().st_uid, path.lstat().st_gid) == (4242, 4343), path
         assert outside.stat().st_uid == 0 and tmp_path.stat().st_uid == 0
 
+    @pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+    def test_hand_over_leaves_shared_object_files_to_the_server(self, tmp_path: Path) -> None:
+        mirror_pack = tmp_path / "mirror" / "pack-1.pack"
+        mirror_pack.parent.mkdir()
+        mirror_pack.write_text("objects")
+        mirror_pack.chmod(0o444)
+        pack_dir = tmp_path / "tree" / ".git" / "objects" / "pack"
+        pack_dir.mkdir(parents=True)
+        os.link(mirror_pack, pack_dir / "pack-1.pack")
+        (pack_dir / "pack-2.pack").write_text("own copy")
+        (tmp_path / "tree" / "twin").write_text("x")
+        os.link(tmp_path / "tree" / "twin", tmp_path / "tree" / "twin2")  # not an object file
+        hand_over(tmp_path / "tree", SandboxIdentity(4242, 4343, own_userns=True))
+        assert mirror_pack.stat().st_uid == 0
+        assert (pack_dir / "pack-2.pack").stat().st_uid == 4242
+        assert (tmp_path / "tree" / "twin2").stat().st_uid == 4242
+        assert pack_dir.stat().st_uid == 4242
+
 
 def test_parse_rlimit() -> None:
     import resource
