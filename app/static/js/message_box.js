@@ -16,8 +16,9 @@ import { newerFields } from "./variation_column.js";
  */
 export function continueState(run, v) {
   if (!TERMINAL_RUN.has(run.status)) {
-    const turning = run.variations.find((x) => (x.turn ?? 1) > 1 && !TERMINAL_VARIATION.has(x.status));
-    if (turning && turning.variation_id === v.variation_id) return { mode: "busy", reason: `Turn ${turning.turn} is running…` };
+    const inTurn = (x) => (x.turn ?? 1) > 1 && !TERMINAL_VARIATION.has(x.status);
+    if (inTurn(v)) return { mode: "busy", reason: `Turn ${v.turn} is running…` };
+    const turning = run.variations.find(inTurn);
     if (turning) {
       // One turn at a time per variation: the others may take a turn meanwhile (their
       // workspaces are kept while turns run, so no deadline shows).
