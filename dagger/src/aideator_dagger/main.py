@@ -52,6 +52,7 @@ from .arguments import (
     SystemPromptAppend,
     VariationId,
 )
+from .call_inputs import image_owner, prompt_text, scripted_model_of, service_port
 from .comparison import AgentSettings, fan_out, report_directory
 from .containers import (
     SCRIPTED_MODEL_PORT,
@@ -60,10 +61,8 @@ from .containers import (
     agent_image,
     check_exec,
     git_ref,
-    scripted_model_service,
     with_workspace,
 )
-from .lockfile import constraints_from_uv_lock
 from .report import VariationOutcome, build_report, render_markdown
 from .session import session_id_of, with_session
 from .spec import (
@@ -81,31 +80,6 @@ from .workspace import SetupFailed, require_one_source, run_setup, workspace_tre
 
 SCRIPTED_MODEL_KEY = "not-a-real-key"  # the scripted model accepts any key
 __all__ = ["Aideator", "SetupFailed"]
-
-
-async def _prompt(prompt: str, prompt_file: dagger.File | None) -> str:
-    """The task, from --prompt or from the --prompt-file the CLI uploaded."""
-    if prompt_file is None:
-        return prompt
-    if prompt:
-        raise ValueError("pass --prompt or --prompt-file, not both")
-    return await prompt_file.contents()
-
-
-async def _owner(image: dagger.Container) -> str:
-    """The image's user, who must own /workspace (empty: root, no chown)."""
-    return (await image.user()).strip()
-
-
-async def _service_port(service: dagger.Service) -> int:
-    """The service's first port; a host service given as tcp://localhost:N keeps N."""
-    endpoint = await service.endpoint()
-    return int(endpoint.rpartition(":")[2])
-
-
-async def _scripted_model(repo_files: dagger.Directory) -> dagger.Service:
-    constraints = constraints_from_uv_lock(await repo_files.file("uv.lock").contents())
-    return scripted_model_service(repo_files.directory("app"), constraints)
 
 
 @object_type
@@ -128,7 +102,7 @@ class Aideator:
         """The agent container with the repository at /workspace, e.g. for `terminal`."""
         require_one_source(repo_url, source)
         base = agent_image(agent_source, image)
-        owner = await _owner(base)
+        owner = await image_owner(base)
         tree = workspace_tree(base, owner, repo_url, ref, source, git_token)
         return await run_setup(with_workspace(base, tree, owner), setup_command)
 
@@ -163,7 +137,7 @@ class Aideator:
         """Run one agent variation (or a follow-up, with --session): lines go to --relay."""
         # A follow-up: --source is an earlier call's `workspace`, --session its `session`.
         require_one_source(repo_url, source)
-        prompt = await _prompt(prompt, prompt_file)
+        prompt = await prompt_text(prompt, prompt_file)
         spec = agent_spec(
             prompt=prompt,
             agent=agent,
@@ -182,18 +156,18 @@ class Aideator:
             spec["resume_session"] = await session_id_of(session)
         extra_env = parse_env_pairs(env or [])
         base = agent_image(agent_source, image)
-        owner = await _owner(base)
+        owner = await image_owner(base)
         tree = workspace_tree(base, owner, repo_url, ref, source, git_token)
         workspace = await run_setup(with_workspace(base, tree, owner), setup_command)
         if session is not None:
             workspace = with_session(workspace, session, owner)
         gateway_binding = relay_binding = None
         if gateway is not None:
-            port = await _service_port(gateway)
+            port = await service_port(gateway)
             gateway_binding = Binding(gateway, "gateway", port, gateway_path)
         if relay is not None:
             path = relay_path or relay_ingest_path(run_id, variation_id)
-            relay_binding = Binding(relay, "relay", await _service_port(relay), path)
+            relay_binding = Binding(relay, "relay", await service_port(relay), path)
         ran = agent_exec(
             workspace,
             spec=spec,
@@ -209,7 +183,7 @@ class Aideator:
     @function
     async def scripted_model(self, repo_files: RepoFiles) -> dagger.Service:
         """This repository's scripted model (not Claude) as a service on port 8787."""
-        return await _scripted_model(repo_files)
+        return await scripted_model_of(repo_files)
 
     @function(cache="never")  # type: ignore[call-overload, untyped-decorator]
     async def compare(
@@ -244,7 +218,7 @@ class Aideator:
     ) -> dagger.Directory:
         """Run variations in parallel, check and rank them: report.json, report.md, patches."""
         require_one_source(repo_url, source)
-        prompt = await _prompt(prompt, prompt_file)
+        prompt = await prompt_text(prompt, prompt_file)
         if scripted_model and gateway is not None:
             raise ValueError("--scripted-model and --gateway exclude each other")
         plan = plan_variations(models or [DEFAULT_MODEL], count)
@@ -263,7 +237,7 @@ class Aideator:
         )
         nonce = uuid.uuid4().hex
         base = agent_image(agent_source, image)
-        owner = await _owner(base)
+        owner = await image_owner(base)
         base_sha = ""
         if source is None and repo_url:
             # Resolved once, so every variation starts from the same commit.
@@ -272,11 +246,11 @@ class Aideator:
         workspace = await run_setup(with_workspace(base, tree, owner), setup_command)
         binding, api_key = None, anthropic_api_key
         if scripted_model:
-            service = await _scripted_model(repo_files)
+            service = await scripted_model_of(repo_files)
             binding = Binding(service, "gateway", SCRIPTED_MODEL_PORT)
             api_key = api_key or dag.set_secret("aideator-scripted-model-key", SCRIPTED_MODEL_KEY)
         elif gateway is not None:
-            binding = Binding(gateway, "gateway", await _service_port(gateway), gateway_path)
+            binding = Binding(gateway, "gateway", await service_port(gateway), gateway_path)
         settings = AgentSettings(
             prompt=prompt,
             agent=agent,
