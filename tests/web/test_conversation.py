@@ -110,6 +110,11 @@ def test_follow_up_continues_the_column_live(
     other = page.locator(".vcol[data-variation='1'] .vcol-continue[data-mode='open']")
     assert other.locator("textarea").is_enabled()
     assert page.locator(f"{box} textarea").is_disabled()
+    # ...and takes its own (quick) turn while variation 0's still runs.
+    other.locator("textarea").fill("A second one")
+    other.locator("button[type=submit]").click()
+    page.wait_for_selector(".vcol[data-variation='1'] .lines > .line:text-is('end: A second one')")
+    assert page.locator(f"{box} textarea").is_disabled(), "variation 0's turn is still running"
 
     # The turn ends: the stream ends again, the box reopens, every line is shown once.
     page.wait_for_selector(f"{column} .lines > .line:text-is('end: {FOLLOW_UP}')")
@@ -117,18 +122,26 @@ def test_follow_up_continues_the_column_live(
     page.wait_for_selector(f"{box}[data-mode='open']")
     events = full_replay(kept_server.url, run_id, completes=2)
     first_end = next(i for i, e in enumerate(events) if e["event"] == "complete")
+    assert [e["event"] for e in events].count("complete") == 2, "one end after both turns"
     turn_one = [str(i) for i in shown_line_ids(events[:first_end], 0)]
     turn_two = [str(i) for i in shown_line_ids(events[first_end:], 0)]
     assert turn_one and turn_two
     assert column_sequence(page, 0) == [*turn_one, "turn 2", *turn_two]
-    assert column_sequence(page, 1) == [str(i) for i in shown_line_ids(events, 1)]
+    other_one = [str(i) for i in shown_line_ids(events[:first_end], 1)]
+    other_two = [str(i) for i in shown_line_ids(events[first_end:], 1)]
+    assert other_one and other_two
+    assert column_sequence(page, 1) == [*other_one, "turn 2", *other_two]
 
     # A reload replays both turns the same way (the separator comes from the stream).
     page.reload()
     page.wait_for_selector(".run-head .conn[data-state='ended']")
     page.wait_for_selector(f"{column} .lines > .line:text-is('end: {FOLLOW_UP}')")
     assert column_sequence(page, 0) == [*turn_one, "turn 2", *turn_two]
-    assert page.locator(".turn-sep").inner_text() == f"Turn 2: {FOLLOW_UP}"
+    assert column_sequence(page, 1) == [*other_one, "turn 2", *other_two]
+    assert page.locator(f"{column} .turn-sep").inner_text() == f"Turn 2: {FOLLOW_UP}"
+    assert (
+        page.locator(".vcol[data-variation='1'] .turn-sep").inner_text() == "Turn 2: A second one"
+    )
 
 
 def test_refusal_is_shown_beside_the_box(
