@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.postgres_server import PostgresServer, wait_ready
+from tests.postgres_server import PostgresServer, stop_on_sigterm, wait_ready
 
 GIT_ID = ["-c", "user.email=test@example.invalid", "-c", "user.name=test"]
 
@@ -37,7 +37,9 @@ def git_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the whole test session (started on first use)."""
+    """One PostgreSQL server for the whole test session (started on first use); clusters
+    left by killed sessions are removed first, and a SIGTERM still tears this one down."""
+    stop_on_sigterm()
     server = PostgresServer().start()
     wait_ready(server)
     try:
