@@ -4,12 +4,14 @@ Rules: create runs, let them finish, cancel, restart the server (runs in flight 
 interrupted), select winners, and replay streams from random cursors. Invariants: statuses
 only move along legal transitions, at most one winner and only on finished runs, and every
 stream replay is exactly the database's sequence after its cursor, ending with `complete`.
+It runs on SQLite and on PostgreSQL (a fresh database for every example).
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +19,31 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from app.config import Settings
 from app.runs.states import RUN_TERMINAL, run_can_move
 from tests.conftest import command_spec, make_git_repo
-from tests.reliability.harness import database_ids
+from tests.postgres_server import PostgresServer
+from tests.reliability.harness import Store
 
 pytestmark = pytest.mark.reliability
 
+# A fresh database URL for one example; the example's temporary directory is given.
+NewDatabase = Callable[[Path], Awaitable[str]]
+
 
 class RunLifecycle(RuleBasedStateMachine):
-    """Drives one app at a time (restarts swap it) on one SQLite file."""
+    """Drives one app at a time (restarts swap it) on one fresh database."""
+
+    new_database: NewDatabase
 
     def __init__(self) -> None:
         super().__init__()
@@ -36,9 +51,10 @@ class RunLifecycle(RuleBasedStateMachine):
         self.tmp = tempfile.TemporaryDirectory()
         root = Path(self.tmp.name)
         self.repo = make_git_repo(root / "repo", {"a.txt": "a\n"})
+        self.store = Store("under test", self.run(self.new_database(root)))
         self.settings = Settings(  # type: ignore[call-arg]
             _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{root / 'db.sqlite'}",
+            database_url=self.store.url,
             data_dir=root / "data",
             backend="process",
             allow_unsandboxed=True,
@@ -46,7 +62,6 @@ class RunLifecycle(RuleBasedStateMachine):
             log_level="warning",
             log_json=True,
         )
-        self.db_file = root / "db.sqlite"
         self.seen_status: dict[str, str] = {}
         self.app: Any = None
         self.lifespan: Any = None
@@ -125,7 +140,7 @@ class RunLifecycle(RuleBasedStateMachine):
         run = self.run(self.client.get(f"/api/v1/runs/{run_id}")).json()
         if run["status"] not in RUN_TERMINAL:
             return  # in-process transport buffers whole responses: only finished streams
-        truth = database_ids(self.db_file, run_id)
+        truth = self.run(self.store.ids(run_id))
         cursor = data.draw(st.sampled_from([0, *truth]))
         res = self.run(
             self.client.get(f"/api/v1/runs/{run_id}/stream", params={"last_event_id": cursor})
@@ -158,10 +173,29 @@ class RunLifecycle(RuleBasedStateMachine):
         self.tmp.cleanup()
 
 
-RunLifecycle.TestCase.settings = settings(
-    max_examples=6,
-    stateful_step_count=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-TestRunLifecycle = RunLifecycle.TestCase
+async def _sqlite(root: Path) -> str:
+    return f"sqlite+aiosqlite:///{root / 'db.sqlite'}"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_run_lifecycle(kind: str, request: pytest.FixtureRequest) -> None:
+    if kind == "sqlite":
+        new_database: NewDatabase = _sqlite
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres")
+
+        async def new_database(root: Path) -> str:
+            return await server.new_database()
+
+    machine = type(
+        f"RunLifecycle_{kind}", (RunLifecycle,), {"new_database": staticmethod(new_database)}
+    )
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=6,
+            stateful_step_count=10,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

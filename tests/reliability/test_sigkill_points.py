@@ -1,10 +1,13 @@
-"""SIGKILL the server at random points (mid-batch, mid-clone, mid-select), then restart."""
+"""SIGKILL the server at random points (mid-batch, mid-clone, mid-select), then restart.
+
+Each point runs on SQLite and on PostgreSQL (`store`); the seeds and delays beyond the
+first of each kind run on SQLite only, to keep the suite's time in check.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import command_spec
-from tests.reliability.harness import StreamLog, database_ids, processes_with_env, read_until
+from tests.reliability.harness import Store, StreamLog, processes_with_env, read_until
 from tests.server_process import ServerProcess
 from tests.sse_client import read_sse
 
@@ -24,8 +27,8 @@ def _spec(marker: str) -> dict[str, object]:
     return command_spec(FAST) | {"env": {"RELIABILITY_MARKER": marker}}
 
 
-async def _after_restart(tmp_path: Path, port: int, run_id: str) -> dict[str, object]:
-    server = ServerProcess(tmp_path, port=port).start()
+async def _after_restart(tmp_path: Path, store: Store, port: int, run_id: str) -> dict[str, object]:
+    server = ServerProcess(tmp_path, port=port, **store.settings).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             run: dict[str, object] = (await client.get(f"/api/v1/runs/{run_id}")).json()
@@ -34,15 +37,27 @@ async def _after_restart(tmp_path: Path, port: int, run_id: str) -> dict[str, ob
     finally:
         server.stop()
     assert log.complete, "the stream of an interrupted run ends with complete"
-    assert log.ids == database_ids(tmp_path / "aideator.db", run_id)
+    assert log.ids == await store.ids(run_id)
     return run
 
 
-@pytest.mark.parametrize(("seed", "backend"), [(1, "process"), (2, "process"), (3, "local")])
-async def test_kill_mid_batch(tmp_path: Path, git_repo: Path, seed: int, backend: str) -> None:
+@pytest.mark.parametrize(
+    ("seed", "backend", "store"),
+    [
+        (1, "process", "sqlite"),
+        (2, "process", "sqlite"),
+        (3, "local", "sqlite"),
+        (1, "process", "postgresql"),
+        (3, "local", "postgresql"),
+    ],
+    indirect=["store"],
+)
+async def test_kill_mid_batch(
+    tmp_path: Path, git_repo: Path, store: Store, seed: int, backend: str
+) -> None:
     rng = random.Random(seed)
     marker = uuid.uuid4().hex
-    server = ServerProcess(tmp_path, backend=backend).start()
+    server = ServerProcess(tmp_path, backend=backend, **store.settings).start()
     seen: dict[int, str] = {}
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
@@ -62,22 +77,23 @@ async def test_kill_mid_batch(tmp_path: Path, git_repo: Path, seed: int, backend
         server.kill()
     finally:
         server.stop()
-    run = await _after_restart(tmp_path, server.port, run_id)
+    run = await _after_restart(tmp_path, store, server.port, run_id)
     assert run["status"] == "interrupted"
-    with sqlite3.connect(tmp_path / "aideator.db") as conn:
-        stored = dict(
-            conn.execute("SELECT run_seq, payload FROM events WHERE run_id = ?", (run_id,))
-        )
+    stored = {event_id: payload for event_id, _, payload in await store.events(run_id)}
     for event_id, data in seen.items():
         assert stored[event_id] == data, "a line a client saw is still there, unchanged"
     await asyncio.sleep(0.5)
     assert processes_with_env(marker) == [], "no agent process survives the server"
 
 
-@pytest.mark.parametrize("delay_ms", [0, 60, 300])
-async def test_kill_mid_clone(tmp_path: Path, git_repo: Path, delay_ms: int) -> None:
+@pytest.mark.parametrize(
+    ("delay_ms", "store"),
+    [(0, "sqlite"), (60, "sqlite"), (300, "sqlite"), (60, "postgresql")],
+    indirect=["store"],
+)
+async def test_kill_mid_clone(tmp_path: Path, git_repo: Path, store: Store, delay_ms: int) -> None:
     marker = uuid.uuid4().hex
-    server = ServerProcess(tmp_path).start()
+    server = ServerProcess(tmp_path, **store.settings).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             res = await client.post(
@@ -90,7 +106,7 @@ async def test_kill_mid_clone(tmp_path: Path, git_repo: Path, delay_ms: int) -> 
         server.kill()
     finally:
         server.stop()
-    run = await _after_restart(tmp_path, server.port, run_id)
+    run = await _after_restart(tmp_path, store, server.port, run_id)
     assert run["status"] == "interrupted"
     statuses = {v["status"] for v in run["variations"]}  # type: ignore[attr-defined]
     assert statuses == {"interrupted"}
@@ -98,9 +114,13 @@ async def test_kill_mid_clone(tmp_path: Path, git_repo: Path, delay_ms: int) -> 
     assert processes_with_env(marker) == []
 
 
-@pytest.mark.parametrize("delay_ms", [0, 3, 15])
-async def test_kill_mid_select(tmp_path: Path, git_repo: Path, delay_ms: int) -> None:
-    server = ServerProcess(tmp_path).start()
+@pytest.mark.parametrize(
+    ("delay_ms", "store"),
+    [(0, "sqlite"), (3, "sqlite"), (15, "sqlite"), (3, "postgresql")],
+    indirect=["store"],
+)
+async def test_kill_mid_select(tmp_path: Path, git_repo: Path, store: Store, delay_ms: int) -> None:
+    server = ServerProcess(tmp_path, **store.settings).start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
             res = await client.post(
@@ -121,12 +141,9 @@ async def test_kill_mid_select(tmp_path: Path, git_repo: Path, delay_ms: int) ->
             await asyncio.gather(select, return_exceptions=True)
     finally:
         server.stop()
-    run = await _after_restart(tmp_path, server.port, run_id)
+    run = await _after_restart(tmp_path, store, server.port, run_id)
     assert run["status"] == "succeeded"
-    with sqlite3.connect(tmp_path / "aideator.db") as conn:
-        winners = conn.execute(
-            "SELECT count(*) FROM events WHERE run_id = ? AND type = 'winner'", (run_id,)
-        ).fetchone()[0]
+    winners = [event_id for event_id, type_, _ in await store.events(run_id) if type_ == "winner"]
     # The winner and its event commit together, or neither does.
-    assert (run["winning_variation_id"] == 1) == (winners == 1)
+    assert (run["winning_variation_id"] == 1) == (len(winners) == 1)
     assert run["winning_variation_id"] in (None, 1)

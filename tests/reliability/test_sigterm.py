@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import start_command_run
+from tests.reliability.harness import Store
 from tests.server_process import ServerProcess
 from tests.sse_client import SSE, read_sse
 
@@ -28,8 +29,10 @@ async def _follow(base: str, url: str, started: asyncio.Event, out: list[SSE]) -
                     return
 
 
-async def test_sigterm_ends_streams_with_final_events(tmp_path: Path, git_repo: Path) -> None:
-    server = ServerProcess(tmp_path, cancel_grace_seconds="2").start()
+async def test_sigterm_ends_streams_with_final_events(
+    tmp_path: Path, git_repo: Path, store: Store
+) -> None:
+    server = ServerProcess(tmp_path, cancel_grace_seconds="2", **store.settings).start()
     script = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.002; done"
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
