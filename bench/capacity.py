@@ -1,6 +1,6 @@
 """Capacity: concurrent variations at agent-typical rates one replica (or two) sustains.
 
-    uv run python bench/capacity.py [--steps 4,8,16,32,64] [--rate 20] [--seconds 8]
+    uv run python bench/capacity.py [--steps 1,2,4,8,16,32,64] [--rate 20] [--seconds 8]
                                     [--per-run 4] [--stores sqlite,postgresql,postgresql-x2]
 
 Each step starts N variations (runs of `--per-run` variations each), every variation
@@ -52,7 +52,8 @@ def _server(data: Path, database_url: str | None, replica: str) -> ServerProcess
 async def _step(
     servers: list[ServerProcess], repo: Path, variations: int, args: argparse.Namespace
 ) -> dict[str, float]:
-    runs = max(1, variations // args.per_run)
+    per_run = min(args.per_run, variations)  # steps below --per-run are one run of N
+    runs = max(1, variations // per_run)
     count = int(args.rate * args.seconds)
     # Lines start once every agent is up: the step measures the relay, not start-up.
     start_at = f"{time.time() + 3 + 0.05 * variations:.3f}"
@@ -64,17 +65,17 @@ async def _step(
     for i in range(runs):
         writer, reader = servers[i % len(servers)], servers[(i + 1) % len(servers)]
         async with httpx.AsyncClient(base_url=writer.url, timeout=60) as client:
-            body = {"repo_url": str(repo), "prompt": "bench", "variations": [spec] * args.per_run}
+            body = {"repo_url": str(repo), "prompt": "bench", "variations": [spec] * per_run}
             res = await client.post("/api/v1/runs", json=body)
             res.raise_for_status()
         url = res.json()["stream_url"]
         readers += [
-            client_reader(reader.url, url, args.per_run * count) for _ in range(args.per_run)
+            client_reader(reader.url, url, per_run * count) for _ in range(per_run)
         ]
     results = await asyncio.gather(*readers)
     lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
     return {
-        "variations": runs * args.per_run,
+        "variations": runs * per_run,
         "p50_ms": pct(lat, 50),
         "p99_ms": pct(lat, 99),
         "lost": sum(int(r["lost"]) for r in results),  # type: ignore[call-overload]
@@ -117,7 +118,7 @@ async def _store(store: str, steps: list[int], args: argparse.Namespace, tmp: Pa
 async def main() -> None:
     gc.disable()  # the measuring client's own pauses are not the server's latency
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", default="4,8,16,32,64")
+    parser.add_argument("--steps", default="1,2,4,8,16,32,64")
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--per-run", type=int, default=4)
