@@ -3,6 +3,10 @@
 SQLite runs in WAL mode so readers (SSE streams, GET routes) never block the writer, with a
 busy timeout so brief lock contention waits instead of failing. Write transactions start
 with `BEGIN IMMEDIATE`, so two writers never deadlock upgrading a read lock.
+
+PostgreSQL's text cannot hold the NUL character (SQLite's can): on PostgreSQL every string
+written is stored with NUL replaced by U+FFFD, so a prompt or an agent's stderr that
+contains one is stored rather than failing the whole transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlmodel import SQLModel
 from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 BUSY_TIMEOUT_MS = 30_000
+NUL_STAND_IN = "\ufffd"
 WAL_TRUNCATE_BYTES = 64 * 1024 * 1024
 log = structlog.get_logger()
 
@@ -56,6 +61,25 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _without_nul(value: Any) -> Any:
+    """`value` (a parameter, or a tuple, list or dict of them) with NUL in strings replaced."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_STAND_IN) if "\x00" in value else value
+    if isinstance(value, tuple | list):
+        return type(value)(_without_nul(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    return value
+
+
+def _configure_postgresql(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _no_nul(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> tuple[str, Any]:
+        return statement, _without_nul(parameters)
+
+
 class Database:
     """Owns the engines; `writer()` and `reader()` yield connections inside a transaction."""
 
@@ -70,6 +94,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.write_engine, immediate=True)
             _configure_sqlite(self.read_engine, immediate=False)
+        else:
+            _configure_postgresql(self.write_engine)
+            _configure_postgresql(self.read_engine)
 
     async def create_all(self) -> None:
         """Create missing tables (the schema is small and additive)."""

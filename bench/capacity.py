@@ -69,9 +69,7 @@ async def _step(
             res = await client.post("/api/v1/runs", json=body)
             res.raise_for_status()
         url = res.json()["stream_url"]
-        readers += [
-            client_reader(reader.url, url, per_run * count) for _ in range(per_run)
-        ]
+        readers += [client_reader(reader.url, url, per_run * count) for _ in range(per_run)]
     results = await asyncio.gather(*readers)
     lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
     return {

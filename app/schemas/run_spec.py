@@ -201,6 +201,8 @@ class RunCreate(BaseModel):
     def _prompt_not_blank(cls, prompt: str) -> str:
         if not prompt.strip():
             raise ValueError("prompt is blank")
+        if "\x00" in prompt:
+            raise ValueError("prompt contains a NUL character (an agent's environment cannot)")
         return prompt
 
     @field_validator("setup_command")

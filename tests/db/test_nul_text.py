@@ -1,0 +1,45 @@
+"""The NUL character: refused in a prompt (an agent's environment cannot carry it), stored
+on both stores anywhere else (PostgreSQL's text cannot hold it: there it becomes U+FFFD
+instead of failing the transaction, a 500 or an agent's final status lost)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+from app.db import NUL_STAND_IN, Database
+from app.models import Run, utcnow
+from app.runs import repository as repo
+
+
+async def test_text_with_nul_is_stored_on_both_stores(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        run = Run(
+            id="r1",
+            repo_url="x",
+            prompt="p",
+            backend="process",
+            status="succeeded",
+            timeout_seconds=60,
+            created_at=utcnow(),
+            winner_reason="tie\x00break",
+        )
+        async with db.writer() as conn:
+            await conn.execute(insert(repo.RUNS).values(run.model_dump()))
+        async with db.reader() as conn:
+            stored = (await conn.execute(select(repo.RUNS.c.winner_reason))).scalar_one()
+    finally:
+        await db.dispose()
+    assert stored == ("tie\x00break" if db.is_sqlite else f"tie{NUL_STAND_IN}break")
+
+
+async def test_a_prompt_with_nul_is_a_422_naming_it(
+    client: httpx.AsyncClient, git_repo: Path
+) -> None:
+    body = {"repo_url": str(git_repo), "prompt": "fix\x00it", "variations": 1}
+    res = await client.post("/api/v1/runs", json=body)
+    assert res.status_code == 422
+    assert "prompt" in res.text and "NUL" in res.text
