@@ -72,12 +72,32 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
+_CONTAINERS = (tuple, list, dict)  # a tuple, not a union: isinstance is faster with it
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a string in `value` holds NUL (the cheap check on every statement's parameters)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, _CONTAINERS):
+        return False
+    for item in value:
+        if type(item) is str:
+            if "\x00" in item:
+                return True
+        elif isinstance(item, _CONTAINERS) and _has_nul(item):
+            return True
+    return False
+
+
 def _configure_postgresql(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
     def _no_nul(
         _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
     ) -> tuple[str, Any]:
-        return statement, _without_nul(parameters)
+        return statement, _without_nul(parameters) if _has_nul(parameters) else parameters
 
 
 class Database:
