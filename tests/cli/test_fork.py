@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -107,8 +108,9 @@ def test_fork_with_an_embedded_server_on_a_local_repository(tmp_path: Path) -> N
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     first = aideator("run", "--spec", "spec.json", "--quiet", cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
-    listed = json.loads(aideator("runs", "list", "--json", cwd=tmp_path, env=env).stdout)
-    parent = listed["items"][0]["id"]
+    started = re.search(r"run ([0-9a-f-]{36}): 1 variation", first.stderr)
+    assert started is not None, first.stderr
+    parent = started.group(1)
     forked = aideator("runs", "fork", parent, "0", "-p", "second note", "--json", cwd=tmp_path,
                       env=env)  # fmt: skip
     assert forked.returncode == 0, forked.stderr
