@@ -112,3 +112,10 @@ def test_synthesized_column_appears_with_its_lineage(
         "?.textContent.includes('passed')",
         timeout=120_000,
     )
+    # Run again fills the synthesis fields from the run.
+    page.goto(f"{web_server.url}/#/new?from={answer.value.json()['run_id']}")
+    page.wait_for_function(
+        "() => (document.querySelector(\"[name='synthesize.top']\")?.value ?? '') === '2'"
+    )
+    assert page.input_value("[name='synthesize.model']") == "scripted/synthesize-median"
+    assert page.input_value("[name=early_stop]") == "never"
