@@ -13,6 +13,7 @@ LINE_TYPES = frozenset(
 )
 MAX_TEXT_CHARS = 16_000
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_decode = json.JSONDecoder().raw_decode
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,16 @@ def parse_line(raw: str | bytes) -> AgentLine | None:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
     raw = raw.rstrip("\r\n")
-    stripped = raw.strip()
-    if not stripped:
+    if not raw.strip():
         return None
-    if stripped[0] != "{":  # not a JSON object: no need to parse it to know
+    body = raw.strip(" \t\n\r")  # the whitespace json.loads allows around a value
+    if body[:1] != "{":  # not a JSON object: no need to parse it to know
         return _as_log(raw)
     try:
-        obj = json.loads(raw)
+        obj, end = _decode(body)  # json.loads without its Python-level wrapper
     except (ValueError, RecursionError):
         return _as_log(raw)
-    if not isinstance(obj, dict):
+    if end != len(body) or not isinstance(obj, dict):
         return _as_log(raw)
     kind = obj.get("type")
     seq = obj.get("seq")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.events import payloads
@@ -34,3 +36,32 @@ def test_non_object_lines_are_logged_verbatim() -> None:
     assert parse_line("  123 abc") == AgentLine("log", None, "  123 abc", {"source": "raw"})
     assert parse_line('"a string"') == AgentLine("log", None, '"a string"', {"source": "raw"})
     assert parse_line("{not json") == AgentLine("log", None, "{not json", {"source": "raw"})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"v":1,"seq":1,"type":"log","text":"a"}',
+        ' \t{"v":1,"seq":1,"type":"log","text":"a"} \t',
+        '{"v":1,"seq":1,"type":"log","text":"a"} trailing',
+        '{"v":1,"seq":1,"type":"log","text":"a"}\x0c',
+        '\x0c{"v":1,"seq":1,"type":"log","text":"a"}',
+        '{"v":1,"seq":1,"type":"log","text":"a"}{}',
+        '{"v":1,"seq":2,"type":"log","text":NaN}',
+        "{" * 5000,
+        "\x0c",
+    ],
+)
+def test_parsing_agrees_with_json_loads(raw: str) -> None:
+    """Protocol lines are exactly those json.loads reads as a valid protocol object."""
+    try:
+        obj = json.loads(raw)
+    except (ValueError, RecursionError):
+        obj = None
+    line = parse_line(raw)
+    if not raw.strip():
+        assert line is None
+    elif isinstance(obj, dict) and obj.get("v") == 1 and isinstance(obj.get("seq"), int):
+        assert line is not None and line.seq == obj["seq"]
+    else:
+        assert line == AgentLine("log", None, raw, {"source": "raw"})
