@@ -14,9 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCHES = [
     (
         "Relay: agent lines through the server to SSE clients",
-        ["bench/relay.py", "--repeat", "3", "--seconds", "8"],
-        "Targets: zero loss; p99 under 50 ms at 8 variations x 250 lines/s with 20 clients; "
-        "at least 20,000 lines/s into the durable log with one client.",
+        ["bench/relay.py", "--repeat", "3", "--seconds", "8", "--profile", "--profile-top", "8"],
+        "Targets (issue #21), on SQLite and on PostgreSQL: zero loss and no duplicates; p99 at "
+        "most 15 ms at 8 variations x 250 lines/s with 20 clients; at least 50,000 lines/s "
+        "into the durable log with one client. Each store's section ends with a py-spy profile "
+        "of the server (an extra round, not counted): where the time goes.",
     ),
     (
         "Launch: POST /runs to the first agent line (local sandbox)",

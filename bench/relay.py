@@ -1,7 +1,7 @@
 """Relay benchmark: agent lines through the real server to SSE clients, beside a raw pipe.
 
     uv run python bench/relay.py [--variations 8] [--rate 250] [--clients 20] [--seconds 8]
-                                 [--stores sqlite,postgresql] [--repeat 1] [--profile DIR]
+                                 [--stores sqlite,postgresql] [--repeat 1] [--profile [DIR]]
 
 Scenario A (latency): N variations each printing R lines/s for S seconds, M SSE clients;
 lines start 3 s after the run is created, once every agent is up (relay, not start-up, latency).
@@ -9,8 +9,9 @@ Scenario B (throughput): one variation printing as fast as it can, one client.
 Baselines, in the same run: the same line generator read over a raw pipe, and a bare batched
 insert into the store's events table (bench/insert_floor.py). Stores: `sqlite` and
 `postgresql` (a throwaway cluster of Debian's PostgreSQL on loopback, as in the tests).
-With --profile DIR, py-spy samples the server during each scenario's first round and the
-busiest functions are printed (flame graphs: DIR/<store>-<scenario>.svg).
+With --profile [DIR], py-spy samples the server during one extra round of each scenario (not
+counted in the numbers) and the busiest functions are printed (flame graphs:
+DIR/<store>-<scenario>.svg).
 """
 
 from __future__ import annotations
@@ -219,24 +220,23 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
         )
         rounds = []
         try:
-            for round_no in range(args.repeat):
-                sample = profile if round_no == 0 else {"A": None, "B": None}
+            for _ in range(args.repeat):
                 rounds.append(
                     (
                         await raw_pipe(args.variations, count, args.rate),
                         await through_server(
-                            server,
-                            repo,
-                            args.variations,
-                            count,
-                            args.rate,
-                            args.clients,
-                            sample["A"],
+                            server, repo, args.variations, count, args.rate, args.clients
                         ),
                         await raw_pipe(1, args.burst_lines, 0),
-                        await through_server(server, repo, 1, args.burst_lines, 0, 1, sample["B"]),
+                        await through_server(server, repo, 1, args.burst_lines, 0, 1),
                     )
                 )
+            if args.profile is not None:
+                # One more round under the sampler, kept out of the numbers above.
+                await through_server(
+                    server, repo, args.variations, count, args.rate, args.clients, profile["A"]
+                )
+                await through_server(server, repo, 1, args.burst_lines, 0, 1, profile["B"])
         finally:
             server.stop()
         if postgres is None:
@@ -280,8 +280,8 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
     )
     for key, path in profile.items():
         if path is not None:
-            print(f"profile of the server during {key} ({path.with_suffix('.svg')}):")
-            print(summary(path))
+            print(f"profile of the server during {key} (an extra round, py-spy):")
+            print(summary(path, args.profile_top))
     print(flush=True)
 
 
@@ -297,10 +297,19 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="medians over this many rounds")
     default_stores = "sqlite,postgresql" if postgres_bin() is not None else "sqlite"
     parser.add_argument("--stores", default=default_stores)
-    parser.add_argument("--profile", default=None, help="py-spy profiles into this folder")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="",
+        default=None,
+        help="py-spy profiles into this folder (no folder: a temporary one)",
+    )
+    parser.add_argument("--profile-top", type=int, default=12, help="functions listed")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.profile == "":
+            args.profile = str(Path(tmp) / "profiles")
         for store in args.stores.split(","):
             await one_store(store, args, Path(tmp))
 
