@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.schemas.run_spec import VariationSpec, WinnerPolicy
+from app.schemas.run_spec import VariationSpec, WinnerPolicy, usable_prompt
 
 
 class ForkCreate(BaseModel):
@@ -43,6 +43,4 @@ class ForkCreate(BaseModel):
     @field_validator("prompt")
     @classmethod
     def _prompt_not_blank(cls, prompt: str) -> str:
-        if not prompt.strip():
-            raise ValueError("prompt is blank")
-        return prompt
+        return usable_prompt(prompt)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.schemas.run_spec import NetworkMode
+from app.schemas.run_spec import NetworkMode, usable_prompt
 
 
 class DiffStats(BaseModel):
@@ -253,6 +253,11 @@ class FollowUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field(min_length=1, description="What the agent should do next.")
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_not_blank(cls, prompt: str) -> str:
+        return usable_prompt(prompt)
 
 
 class TurnAccepted(BaseModel):

@@ -15,6 +15,15 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _RESERVED_ENV_PREFIXES = ("ANTHROPIC_", "AIDEATOR_", "RELAY_", "CLAUDE_CODE_")
 
 
+def usable_prompt(prompt: str) -> str:
+    """A prompt an agent can be given: not blank, and no NUL (an environment cannot carry it)."""
+    if not prompt.strip():
+        raise ValueError("prompt is blank")
+    if "\x00" in prompt:
+        raise ValueError("prompt contains a NUL character (an agent's environment cannot)")
+    return prompt
+
+
 class VariationSpec(BaseModel):
     """How one variation runs: agent kind, model and its knobs."""
 
@@ -199,11 +208,7 @@ class RunCreate(BaseModel):
     @field_validator("prompt")
     @classmethod
     def _prompt_not_blank(cls, prompt: str) -> str:
-        if not prompt.strip():
-            raise ValueError("prompt is blank")
-        if "\x00" in prompt:
-            raise ValueError("prompt contains a NUL character (an agent's environment cannot)")
-        return prompt
+        return usable_prompt(prompt)
 
     @field_validator("setup_command")
     @classmethod

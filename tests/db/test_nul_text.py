@@ -7,11 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import insert, select
 
 from app.db import NUL_STAND_IN, Database
 from app.models import Run, utcnow
 from app.runs import repository as repo
+from app.schemas.fork import ForkCreate
+from app.schemas.reads import FollowUp
 
 
 async def test_text_with_nul_is_stored_on_both_stores(database_url: str) -> None:
@@ -43,3 +47,14 @@ async def test_a_prompt_with_nul_is_a_422_naming_it(
     res = await client.post("/api/v1/runs", json=body)
     assert res.status_code == 422
     assert "prompt" in res.text and "NUL" in res.text
+
+
+@pytest.mark.parametrize("model", [FollowUp, ForkCreate])
+@pytest.mark.parametrize("prompt", ["fix\x00it", "   "])
+def test_follow_up_and_fork_prompts_are_held_to_the_same_rule(
+    model: type[FollowUp] | type[ForkCreate], prompt: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        model(prompt=prompt)
+    assert refused.value.errors()[0]["loc"] == ("prompt",)
+    assert model(prompt="fix it").prompt == "fix it"
