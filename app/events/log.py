@@ -228,6 +228,7 @@ class EventLog:
                 await self._commit_once(batch)
                 break
             except Exception as exc:
+                self.committing = {}  # rolled back: those numbers may be another writer's
                 if _retryable(exc):
                     # Locked, busy, deadlocked or disconnected: retry, never drop a line.
                     error = exc.orig if isinstance(exc, DBAPIError) else exc
