@@ -17,6 +17,7 @@ from app.api import delivery, health, ingest, preferences, runs, stream
 from app.api.access import AccessPolicy, require_api_key
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
+from app.api.event_stream import ServerStopping, StreamsOutsideTheStack
 from app.api.limits import BodySizeLimit, StreamSlots
 from app.api.web import install_web
 from app.config import Settings, get_settings
@@ -159,7 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 backend=settings.backend,
                 model="scripted model, not Claude" if settings.uses_scripted_model else "anthropic",
             )
-            yield
+            try:
+                yield
+            finally:
+                app.state.server_stopping.close()
 
     app = FastAPI(
         title="AIdeator",
@@ -173,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.state.access = AccessPolicy(settings)
     app.state.stream_slots = StreamSlots(settings.max_streams_per_client)
+    app.state.server_stopping = ServerStopping()
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=(f"{API_PREFIX}/internal/",)
     )
@@ -183,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "X-API-Key", "Last-Event-ID"],
         )
+    app.add_middleware(StreamsOutsideTheStack)  # added last: the outermost of ours
     api = APIRouter(prefix=API_PREFIX)
     keyed = [Depends(require_api_key)]
     api.include_router(runs.router, dependencies=keyed)

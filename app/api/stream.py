@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
-from sse_starlette import EventSourceResponse
 
 from app.api.access import AccessDep, require_api_key
 from app.api.deps import RunDep, ServicesDep
+from app.api.event_stream import EventStreamResponse, ServerStopping
 from app.api.limits import StreamSlots
 from app.errors import InvalidInput, Unauthorized
 from app.events.stream import run_event_stream
@@ -53,7 +52,7 @@ async def stream_access(
     "/runs/{run_id}/stream",
     dependencies=[Depends(stream_access)],
     name="stream_run",
-    response_class=EventSourceResponse,
+    response_class=EventStreamResponse,
     responses={
         200: {"content": {"text/event-stream": {}}},
         **{code: {"model": ErrorResponse} for code in (401, 404, 422, 429)},
@@ -68,7 +67,7 @@ async def stream_run(
         int | None,
         Query(ge=0, description="Resume after this event id (ids are numbered per run)."),
     ] = None,
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     """Server-Sent Events of a run: replay after the cursor, then live, ending with `complete`."""
     client = request.client.host if request.client else "unknown"
     slots: StreamSlots = request.app.state.stream_slots
@@ -82,22 +81,21 @@ async def stream_run(
             "resume with an id this run's stream sent, or 0 to replay everything",
             details={"field": "last_event_id", "last_event_id": run.event_seq},
         )
-    shutdown = anyio.Event()
+    stopping: ServerStopping = request.app.state.server_stopping
     events = run_event_stream(
         db=services.db,
         hub=services.hub,
         run_id=run.id,
         after=after,
         retry_ms=2000,
-        shutdown=shutdown,
+        shutdown=stopping.watch(services.hub.wake_all),
         on_shutdown=services.supervisor.begin_shutdown,
+        ping_interval=settings.sse_ping_interval,
+        shutdown_grace=settings.cancel_grace_seconds + 5,
     )
-    return EventSourceResponse(
+    return EventStreamResponse(
         slots.held(client, events),
-        ping=settings.sse_ping_interval,
         send_timeout=settings.sse_send_timeout,
-        shutdown_event=shutdown,
-        shutdown_grace_period=settings.cancel_grace_seconds + 5,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 

@@ -96,6 +96,10 @@ class RunTail:
         if self._bytes > 2 * self._window_bytes:
             self._trim()
 
+    def wake(self) -> None:
+        """Wake every stream waiting on this tail (they look again for new events)."""
+        self._bump()
+
     def _bump(self) -> None:
         self.version += 1
         waiters, self._waiters = self._waiters, set()
@@ -205,6 +209,11 @@ class EventHub:
         if tail.watchers <= 0 and self._tails.get(tail.run_id) is tail:
             del self._tails[tail.run_id]
             self._tasks.pop(tail.run_id).cancel()
+
+    def wake_all(self) -> None:
+        """Wake every waiting stream (e.g. the server is stopping)."""
+        for tail in self._tails.values():
+            tail.wake()
 
     async def close(self) -> None:
         """Stop all tails."""

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-
-import anyio
 
 from app.db import Database
 from app.events.hub import EventHub, read_events
@@ -22,32 +21,54 @@ async def run_event_stream(
     run_id: str,
     after: int,
     retry_ms: int,
-    shutdown: anyio.Event | None = None,
+    shutdown: asyncio.Event | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    ping_interval: float = 15.0,
+    shutdown_grace: float = 8.0,
 ) -> AsyncIterator[bytes]:
     """Yield the run's events with id > `after` as SSE bytes, live, ending after `complete`.
 
     Events go out pre-encoded and several per write, so N clients of a busy run cost N
-    socket writes per batch rather than N encodings per line.
+    socket writes per batch rather than N encodings per line. An idle stream sleeps until
+    the run's next commit (or the server's stop, which wakes every tail) and sends a ping
+    comment after `ping_interval` seconds of silence: no timer or task of its own.
+    Once the server stops, the stream ends at `complete` or after `shutdown_grace` seconds.
     """
+    loop = asyncio.get_running_loop()
     tail = await hub.attach(run_id)
     try:
         cursor = after
         yield f"retry: {retry_ms}\n\n".encode()
+        quiet_since = loop.time()
+        stop_at: float | None = None
         while True:
+            if stop_at is not None and loop.time() >= stop_at:
+                return
             seen = tail.version
             events = tail.after(cursor)
             if events is None:
                 # Behind the in-memory window: replay from the database, a page at a time.
                 events = await read_events(db, run_id, cursor, REPLAY_PAGE)
             if not events:
-                if shutdown is not None and shutdown.is_set() and on_shutdown is not None:
-                    # The server is stopping: interrupt the runs now, so this stream can
-                    # still deliver their final events and `complete` before it closes.
-                    on_shutdown()
-                    on_shutdown = None
-                await tail.wait(seen, timeout=0.5 if shutdown is not None else 1.0)
+                now = loop.time()
+                if shutdown is not None and shutdown.is_set():
+                    if on_shutdown is not None:
+                        # The server is stopping: interrupt the runs now, so this stream
+                        # can still deliver their final events and `complete` first.
+                        on_shutdown()
+                        on_shutdown = None
+                    stop_at = stop_at if stop_at is not None else now + shutdown_grace
+                    if now >= stop_at:
+                        return
+                if now - quiet_since >= ping_interval:
+                    yield b": ping\n\n"
+                    quiet_since = now
+                wake = quiet_since + ping_interval
+                if stop_at is not None:
+                    wake = min(wake, now + 0.5)
+                await tail.wait(seen, timeout=max(0.0, wake - now))
                 continue
+            quiet_since = loop.time()
             parts: list[bytes] = []
             size = 0
             for item in events:
