@@ -1,11 +1,14 @@
 """Micro-benchmark: N per-variation working trees from the clone cache vs one plain clone.
 
-Generates a repository with ~2,000 small files, then times (median of --repeat rounds):
+Generates a repository with ~2,000 small files, then measures the disk the N workspaces and
+their mirror take (allocated blocks, each inode counted once, as `du` does) against one plain
+clone, and times (median of --repeat rounds):
   - one plain `git clone file://...` (the work a network clone does, minus the network),
   - one plain clone over git's smart HTTP protocol from a server on 127.0.0.1,
   - RepoCache.prepare (the cache's own first clone),
   - N RepoCache.add_worktree calls, concurrently (as the supervisor starts variations)
-    and one after another,
+    and one after another (object files hardlinked from the mirror, as the local sandbox
+    does when the server runs as root; copied otherwise),
   - for comparison, the rejected alternatives: N hardlinked local clones and N `git worktree add`.
 
 Usage: uv run python bench/worktrees.py [--files 2000] [--trees 8] [--repeat 3] [--dir DIR]
@@ -50,6 +53,20 @@ GIT_ENV = {
 def git(*args: str | Path) -> None:
     """Run git quietly, failing loudly."""
     subprocess.run(["git", *map(str, args)], env=GIT_ENV, check=True, capture_output=True)
+
+
+def disk_bytes(*roots: Path) -> int:
+    """Allocated bytes under these trees, each inode once (hardlinks are not counted twice)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for root in roots:
+        for top, dirs, files in os.walk(root):
+            for name in [*dirs, *files]:
+                info = os.lstat(os.path.join(top, name))
+                if (info.st_dev, info.st_ino) not in seen:
+                    seen.add((info.st_dev, info.st_ino))
+                    total += info.st_blocks * 512
+    return total
 
 
 def make_repo(root: Path, files: int) -> Path:
@@ -124,7 +141,23 @@ async def main() -> None:
 
         prepare_s = await median_of(opts.repeat, cache_clone, wipe)
 
-        cache = RepoCache(tmp / "cache", allow_local=True)
+        await asyncio.to_thread(git, "clone", "-q", f"file://{src}", tmp / "one-clone")
+        clone_disk = await asyncio.to_thread(disk_bytes, tmp / "one-clone")
+        link = os.geteuid() == 0
+        disk: dict[bool, int] = {}
+        for linked in sorted({False, link}):
+            cache = RepoCache(tmp / f"cache-{linked}", allow_local=True, link_objects=linked)
+            base = await cache.prepare(run_id="bench", repo_url=str(src), ref=None)
+            await asyncio.gather(
+                *(
+                    cache.add_worktree(run_id="bench", variation_id=v, base_sha=base)
+                    for v in range(opts.trees)
+                )
+            )
+            disk[linked] = await asyncio.to_thread(
+                disk_bytes, cache.layout.mirrors, cache.layout.run_dir("bench")
+            )
+        cache = RepoCache(tmp / "cache", allow_local=True, link_objects=link)
         base = await cache.prepare(run_id="bench", repo_url=str(src), ref=None)
 
         async def trees_concurrent(n: int) -> None:
@@ -166,7 +199,13 @@ async def main() -> None:
         worktree_s = await median_of(opts.repeat, worktree_add, prune)
 
     n = opts.trees
+    mib = 1024 * 1024
     print(f"repository: {opts.files} files; median of {opts.repeat} rounds; {os.cpu_count()} CPUs")
+    print(f"disk: one plain clone                               {clone_disk / mib:7.1f} MiB")
+    for linked, used in disk.items():
+        how = "hardlinked from the mirror (chosen as root)" if linked else "copied"
+        print(f"disk: mirror + {n} workspaces, objects {how} {used / mib:7.1f} MiB")
+        print(f"ratio (disk, objects {how}): {used / clone_disk:.2f} (target <= 1.5)")
     print(f"one plain clone (git clone file://)      {clone_s:7.3f} s")
     print(f"one plain clone (smart HTTP, loopback)    {http_s:7.3f} s")
     print(f"RepoCache.prepare (first clone)           {prepare_s:7.3f} s")
