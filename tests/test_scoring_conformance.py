@@ -123,18 +123,22 @@ def test_server_report_and_module_agree(table: list[dict[str, Any]], with_check:
 
 
 @settings(max_examples=100, deadline=None)
-@given(rows, st.booleans(), st.randoms(use_true_random=False))
+@given(rows, st.booleans(), st.randoms(use_true_random=False), st.booleans())
 def test_server_and_report_agree_with_a_judge(
-    table: list[dict[str, Any]], with_check: bool, shuffle: Any
+    table: list[dict[str, Any]], with_check: bool, shuffle: Any, one_unjudged: bool
 ) -> None:
-    """With the judge's ranking stored on the run, the server and report.json rank alike."""
+    """With the judge's ranking stored on the run, the server and report.json rank alike.
+
+    `one_unjudged`: the judge did not rank one variation (as when it was not asked again
+    after synthesis); then neither ranks by the judge's part.
+    """
     check_command = "make test" if with_check else None
     variations = _server_rows(table, check_command)
     order = [v.variation_id for v in variations]
     shuffle.shuffle(order)
     verdicts = {
         str(vid): {"rank": position, "verdict": "acceptable", "rationale": "r"}
-        for position, vid in enumerate(order, start=1)
+        for position, vid in enumerate(order[:-1] if one_unjudged else order, start=1)
     }
     run = Run(
         id="r",
@@ -155,14 +159,27 @@ def test_server_and_report_agree_with_a_judge(
         (v for v in report["variations"] if v["rank"] is not None), key=lambda v: v["rank"]
     )
     assert [v["variation_id"] for v in ranked] == server_ranks
+    scored = {o.variation_id for o in rank(server)}
+    judge_counts = scored <= set(judge_ranks)
+    if not judge_counts:  # ranked exactly as without a judge
+        assert server_ranks == [o.variation_id for o in rank([outcome_of(v) for v in variations])]
     for v in report["variations"]:
-        assert v["judge"] == verdicts[str(v["variation_id"])]
-        if v["rank"] is not None:
+        assert v["judge"] == verdicts.get(str(v["variation_id"]))
+        if v["rank"] is not None and judge_counts:
             assert v["score_parts"]["judge_rank"] == v["judge"]["rank"]
+        elif v["rank"] is not None:
+            assert "judge_rank" not in v["score_parts"]
+            assert not v["score_parts"]["policy"].startswith("check_passed > judge_rank")
     winner = choose_winner(server)
-    assert report["run"]["judge"] == {"model": "m", "status": "ok", "error": None, "cost_usd": 0.1}
+    assert report["run"]["judge"] == {
+        "model": "m",
+        "status": "ok",
+        "error": None,
+        "cost_usd": 0.1,
+        "calls": 1,
+    }
     assert report["run"]["cost_usd"] == round(sum(v.cost_usd for v in variations) + 0.1, 6)
-    if winner is not None:  # among passed checks, the judge's order decides first
+    if winner is not None and judge_counts:  # among passed checks, the judge's order decides
         passed = [o for o in server if o.check_passed and o.diff_files > 0]
         if check_command and passed:
             assert (

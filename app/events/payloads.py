@@ -151,13 +151,15 @@ def run_finished(
 
 
 def judge(run_id: str, record: dict[str, Any]) -> EventRow:
-    """The judge's call ended: `{model, status, error, cost_usd, verdicts}`.
+    """A judge call ended: `{model, status, error, cost_usd, calls, verdicts}`.
 
-    `verdicts` maps each judged variation id (as a string) to its rank, verdict and rationale.
+    `verdicts` maps each judged variation id (as a string) to its rank, verdict and rationale;
+    a second event (after synthesis, `calls` 2) replaces the first's.
     """
-    fields = ("model", "status", "error", "cost_usd", "verdicts")
+    fields = ("model", "status", "error", "cost_usd", "calls", "verdicts")
     payload = {name: record.get(name) for name in fields}
     payload["verdicts"] = payload["verdicts"] or {}
+    payload["calls"] = payload["calls"] or 1
     return event_row(run_id, EventType.JUDGE, payload)
 
 

@@ -27,7 +27,7 @@ def verdict_of(run: Run, variation_id: int) -> dict[str, Any] | None:
 
 
 def run_judge(run: Run) -> dict[str, Any] | None:
-    """`{"model", "status", "error", "cost_usd"}`, or None before the judge ran (or without)."""
+    """`{"model", "status", "error", "cost_usd", "calls"}`, or None before the judge ran."""
     if not run.judge.get("model") or "status" not in run.judge:
         return None
     return {
@@ -35,9 +35,10 @@ def run_judge(run: Run) -> dict[str, Any] | None:
         "status": run.judge["status"],
         "error": run.judge.get("error"),
         "cost_usd": round(float(run.judge.get("cost_usd") or 0.0), 6),
+        "calls": int(run.judge.get("calls") or 1),
     }
 
 
 def judge_cost(run: Run) -> float:
-    """What the judge's call cost (0 without one)."""
+    """What the judge's calls cost together (0 without one)."""
     return float(run.judge.get("cost_usd") or 0.0)

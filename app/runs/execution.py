@@ -23,7 +23,7 @@ from app.errors import AppError
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.judge.record import ranks_of
-from app.judge.step import judge_safely
+from app.judge.step import judge_again_safely, judge_safely
 from app.models import Run, Variation, utcnow
 from app.runners.base import Runner, TreeLocation, VariationJob
 from app.runs import early_stop, finalize, synthesis, turns
@@ -105,6 +105,14 @@ class RunExecution:
                     if synthesized is not None:
                         children.append(synthesized)
                         await synthesized
+                        # Asked again, so the synthesized variation is judged (and can win).
+                        await judge_again_safely(
+                            run,
+                            run.synthesis.get("variation_id"),
+                            db=self._db,
+                            events=self._events,
+                            gateway=self._gateway,
+                        )
             if suggesting is not None:
                 await suggesting
         except asyncio.CancelledError:

@@ -45,15 +45,25 @@ class VariationJudgeRead(BaseModel):
 
 
 class RunJudgeRead(BaseModel):
-    """How the run's judge call went."""
+    """How the run's judge calls went."""
 
     model: str
     status: Literal["ok", "failed", "skipped"] = Field(
-        description="`ok`: it ranked every variation; `failed`: the call or its answer was "
-        "unusable (`error` says why); `skipped`: not called (no budget, nothing to judge)."
+        description="`ok`: the verdicts in use ranked every variation the judge was shown; "
+        "`failed`: the call or its answer was unusable (`error` says why); `skipped`: not "
+        "called (no budget, nothing to judge). After synthesis the judge is asked again; when "
+        "that second call fails or is skipped, the first call's status and verdicts stay and "
+        "`error` says what became of the second call."
     )
     error: str | None
-    cost_usd: float = Field(description="What the judge's call cost (part of the run's cost).")
+    cost_usd: float = Field(
+        description="What the judge's calls cost together (part of the run's cost)."
+    )
+    calls: int = Field(
+        default=1,
+        description="How many times the judge was asked: 1, or 2 when it was asked again "
+        "after synthesis (a failed or budget-skipped call counts).",
+    )
 
 
 class VariationRead(BaseModel):

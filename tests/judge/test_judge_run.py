@@ -97,6 +97,7 @@ async def test_invalid_json_is_recorded_and_the_run_still_succeeds(
             "status": "failed",
             "error": judge["error"],
             "cost_usd": judge["cost_usd"],
+            "calls": 1,
             "verdicts": {},
         }
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 
@@ -127,11 +128,23 @@ class TestJudgePart:
     def test_judge_rank_beats_diff_cost_and_time(self) -> None:
         first = Outcome(5, "succeeded", True, 0, 9.0, 90.0, judge_rank=1)
         second = Outcome(0, "succeeded", True, 3, 0.0, 1.0, judge_rank=2)
-        unranked = Outcome(1, "succeeded", True, 3, 0.0, 0.5)
-        assert ids(rank([unranked, second, first])) == [5, 0, 1]
+        unscored = Outcome(1, "cancelled", True, 3, 0.0, 0.5)  # not scored: keeps the part
+        assert ids(rank([unscored, second, first])) == [5, 0]
         # The judge's favourite made no change: it cannot win; the next qualifying one does.
-        winner = choose_winner([unranked, second, first])
+        winner = choose_winner([unscored, second, first])
         assert winner is not None and winner.variation_id == 0
+
+    def test_one_unjudged_scored_variation_drops_the_judge_part_for_all(self) -> None:
+        # E.g. a synthesized variation the judge was not asked about again.
+        first = Outcome(5, "succeeded", True, 0, 9.0, 90.0, judge_rank=1)
+        second = Outcome(0, "succeeded", True, 3, 0.02, 1.0, judge_rank=2)
+        unjudged = Outcome(1, "succeeded", True, 3, 0.01, 0.5)
+        ranked = rank([unjudged, second, first])
+        assert ids(ranked) == [1, 0, 5]  # by diff, then cost, as without a judge
+        assert all(o.judge_rank is None for o in ranked)
+        assert all("judge_rank" not in score_parts(o, 1, 3) for o in ranked)
+        winner = choose_winner([unjudged, second, first])
+        assert winner is not None and winner.variation_id == 1
 
     def test_parts_name_the_judge_only_when_it_ranked(self) -> None:
         judged = score_parts(Outcome(0, "succeeded", True, 1, 0.1, 1.0, judge_rank=2), 1, 2)
@@ -206,6 +219,26 @@ def test_policy_is_a_strict_total_order(field: list[Outcome]) -> None:
                     assert sort_key(a) < sort_key(c)
             if a is not b:
                 assert (sort_key(a) < sort_key(b)) != (sort_key(b) < sort_key(a))
+
+
+@settings(deadline=None)
+@given(fields(), st.randoms(use_true_random=False))
+def test_judge_part_counts_only_when_every_scored_variation_has_one(
+    field: list[Outcome], rnd: random.Random
+) -> None:
+    ranked = rank(field)
+    complete = all(o.judge_rank is not None for o in ranked)
+    stripped = [dataclasses.replace(o, judge_rank=None) for o in field]
+    if complete:
+        by_id = {o.variation_id: o for o in field}
+        assert all(o == by_id[o.variation_id] for o in ranked)
+    else:  # ranked as if no judge had spoken, and still independent of input order
+        assert ranked == rank(stripped)
+        shuffled = list(field)
+        rnd.shuffle(shuffled)
+        assert rank(shuffled) == ranked
+    keys = [sort_key(o) for o in ranked]
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
 @settings(deadline=None)

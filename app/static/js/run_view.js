@@ -131,8 +131,13 @@ export class RunView {
         break;
       }
       case "judge":
-        this.run.judge = { model: data.model, status: data.status, error: data.error ?? null, cost_usd: data.cost_usd };
-        for (const [vid, said] of Object.entries(data.verdicts || {})) this.patchVariation(Number(vid), { judge: said });
+        this.run.judge = { model: data.model, status: data.status, error: data.error ?? null, cost_usd: data.cost_usd, calls: data.calls ?? 1 };
+        // A later event (the judge asked again after synthesis) replaces every badge: a
+        // variation it no longer names loses its badge.
+        for (const v of this.run.variations) {
+          const said = (data.verdicts || {})[String(v.variation_id)] ?? null;
+          if (said || v.judge) this.patchVariation(v.variation_id, { judge: said });
+        }
         break;
       case "winner":
         Object.assign(this.run, { winning_variation_id: data.variation_id, winner_selected_by: data.selected_by, winner_reason: data.reason ?? null });

@@ -9,7 +9,7 @@ user-facing description.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 SCORED_STATUSES = frozenset({"succeeded", "failed", "timed_out"})
@@ -45,7 +45,8 @@ def sort_key(o: Outcome) -> SortKey:
 
     A check that did not run ranks like a failed one: only a passed check counts. The
     judge's rank comes right after the check (a judge cannot lift a failed check above a
-    passed one); a variation the judge did not rank sorts after those it did.
+    passed one); a variation the judge did not rank sorts after those it did (`rank` drops
+    the part for all when one scored variation has none).
     """
     return (
         not o.check_passed,
@@ -62,10 +63,16 @@ def rank(outcomes: list[Outcome]) -> list[Outcome]:
 
     Cancelled and interrupted variations are not scored, nor are those that failed before
     their agent reported a result: there is nothing to judge, so they get no rank.
+
+    The judge's rank counts only when it ranked every scored variation: when one of them has
+    no judge rank (e.g. a synthesized variation the judge never saw), the part is dropped for
+    the whole run (the returned outcomes carry `judge_rank=None`), so an unjudged variation
+    is ranked by the other parts like all the rest instead of sorting after the judged ones.
     """
-    return sorted(
-        (o for o in outcomes if o.status in SCORED_STATUSES and o.has_result), key=sort_key
-    )
+    scored = [o for o in outcomes if o.status in SCORED_STATUSES and o.has_result]
+    if any(o.judge_rank is None for o in scored):
+        scored = [o if o.judge_rank is None else replace(o, judge_rank=None) for o in scored]
+    return sorted(scored, key=sort_key)
 
 
 def qualifies(o: Outcome) -> bool:

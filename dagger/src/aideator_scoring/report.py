@@ -154,8 +154,11 @@ def _check(check: CheckFacts | None) -> dict[str, Any] | None:
     }
 
 
-def _variation(v: VariationFacts, run: RunFacts, ranks: dict[int, int]) -> dict[str, Any]:
+def _variation(
+    v: VariationFacts, run: RunFacts, ranks: dict[int, int], scored: dict[int, Outcome]
+) -> dict[str, Any]:
     position = ranks.get(v.variation_id)
+    outcome = scored.get(v.variation_id, v.outcome)  # as ranked (judge part dropped or not)
     return {
         "variation_id": v.variation_id,
         "model": variation_label(v.spec),
@@ -165,7 +168,7 @@ def _variation(v: VariationFacts, run: RunFacts, ranks: dict[int, int]) -> dict[
         "passed": variation_passed(run.check_command, v),
         "rank": position,
         "score": None if position is None else score_value(v.outcome),
-        "score_parts": {} if position is None else score_parts(v.outcome, position, len(ranks)),
+        "score_parts": {} if position is None else score_parts(outcome, position, len(ranks)),
         "exit_code": v.exit_code,
         "error": v.error,
         "diff_stats": None if v.diff_stats is None else dict(v.diff_stats),
@@ -191,6 +194,7 @@ def build_report(
     """The report object written as `report.json`."""
     ranked = rank([v.outcome for v in variations])
     ranks = {o.variation_id: position for position, o in enumerate(ranked, start=1)}
+    scored = {o.variation_id: o for o in ranked}
     by_id = {v.variation_id: v for v in variations}
     chosen = None if winner is None else by_id.get(winner.variation_id)
     return {
@@ -202,7 +206,7 @@ def build_report(
         "prompt_sha256": hashlib.sha256(run.prompt.encode()).hexdigest(),
         "repo": dict(run.repo),
         "check_command": run.check_command or None,
-        "variations": [_variation(v, run, ranks) for v in sorted(variations, key=_by_id)],
+        "variations": [_variation(v, run, ranks, scored) for v in sorted(variations, key=_by_id)],
         "winner": None
         if winner is None or chosen is None
         else {
