@@ -199,7 +199,8 @@ class RunCreate(BaseModel):
         default=None,
         description=(
             "When the variations have ended, one call to this model ranks them and gives each "
-            "a verdict and rationale; its rank is a score part after the check "
+            "a verdict and rationale (with `synthesize`, a second call after the synthesized "
+            "variation ranks them all again); its rank is a score part after the check "
             "(docs/scoring.md). Metered and inside `budget_usd`; a judge failure never fails "
             "the run."
         ),
