@@ -129,3 +129,22 @@ async def test_cors_only_for_listed_origins(make_settings: Callable[..., Setting
                 assert (got == "https://ok.example") is allowed, (origins, res.headers)
                 evil = await c.get("/api/v1/health", headers={"Origin": "https://evil.example"})
                 assert "access-control-allow-origin" not in evil.headers
+
+
+async def test_a_stream_keeps_cors_headers_when_it_runs_outside_the_routing_layers(
+    make_settings: Callable[..., Settings], git_repo: Path
+) -> None:
+    from app.main import create_app
+
+    app = create_app(make_settings(cors_origins="https://ok.example"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=60) as c:
+            accepted = (await c.post("/api/v1/runs", json=_run_body(git_repo))).json()
+            origin = {"Origin": "https://ok.example"}
+            async with c.stream("GET", accepted["stream_url"], headers=origin) as res:
+                assert res.headers.get("access-control-allow-origin") == "https://ok.example"
+                assert res.headers["content-type"].startswith("text/event-stream")
+                body = b"".join([chunk async for chunk in res.aiter_bytes()])
+    assert body.startswith(b"retry: 2000\n\n")
+    assert b"event: complete" in body
