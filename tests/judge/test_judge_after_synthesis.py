@@ -106,3 +106,22 @@ async def test_a_failed_second_call_keeps_the_first_verdicts(
     assert second["status"] == "ok" and second["error"] == judge["error"]
     assert second["verdicts"] == first["verdicts"]
     assert first["cost_usd"] <= second["cost_usd"] == judge["cost_usd"]
+
+
+async def test_a_budget_spent_between_the_calls_skips_the_second(
+    client: httpx.AsyncClient, sample_repo: Path
+) -> None:
+    """The first judge call (about $0.004) fits the budget; the synthesized variation's first
+    model request (about $0.04) spends the rest, so the second judge call is refused."""
+    run = await _run(client, _body(sample_repo) | {"budget_usd": 0.01})
+    judge = run["judge"]
+    assert judge["status"] == "ok" and judge["calls"] == 2, judge
+    assert judge["error"].startswith("second call (after synthesis) skipped: budget"), judge
+    first, second = await _judge_events(client, run["id"])
+    assert 0 < first["cost_usd"] < run["budget_usd"]
+    assert second["cost_usd"] == first["cost_usd"] == judge["cost_usd"]  # nothing was spent
+    assert second["verdicts"] == first["verdicts"] and set(first["verdicts"]) == {"0", "1"}
+    by_id = {v["variation_id"]: v for v in run["variations"]}
+    assert by_id[2]["judge"] is None and by_id[2]["cost_usd"] > 0
+    assert by_id[2]["score_parts"]["of"] == 3  # scored, ranked by the other parts
+    assert all("judge_rank" not in v["score_parts"] for v in by_id.values())
