@@ -8,13 +8,15 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from aideator_agent import __version__
 from aideator_agent.emitter import LineEmitter
 from aideator_agent.protocol import zero_usage
-from aideator_agent.relay import RelayClient
 from aideator_agent.session import EXIT_SETUP_FAILED, VariationSession
+
+if TYPE_CHECKING:
+    from aideator_agent.relay import RelayClient
 
 DEFAULT_RELAY_FLUSH_TIMEOUT = 10.0
 
@@ -48,6 +50,10 @@ def _start_relay(emitter: LineEmitter) -> RelayClient | None:
     url = os.environ.get("RELAY_URL")
     if not url:
         return None
+    # Imported only when relaying (http.client, urllib): a sandbox that prints its lines
+    # starts sooner without them.
+    from aideator_agent.relay import RelayClient
+
     relay = RelayClient(url, os.environ.get("RELAY_TOKEN"))
     relay.start()
     emitter.add_sink(relay.submit)
