@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aideator_scoring.markdown import render_markdown
 from aideator_scoring.policy import choose_winner, rank
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -170,6 +171,8 @@ def test_server_and_report_agree_with_a_judge(
         elif v["rank"] is not None:
             assert "judge_rank" not in v["score_parts"]
             assert not v["score_parts"]["policy"].startswith("check_passed > judge_rank")
+    said = "Ranking: check passed, then the judge's rank, " in render_markdown(report)
+    assert said == (judge_counts and bool(scored))  # report.md names the part only if it counted
     winner = choose_winner(server)
     assert report["run"]["judge"] == {
         "model": "m",

@@ -199,6 +199,8 @@ def _judge_notes(run: RunRead) -> list[Text]:
     if judge.status != "ok":
         return [Text(f"judge {judge.model} {judge.status}: {judge.error}", style="yellow")]
     notes = [Text(f"judge {judge.model} (${judge.cost_usd:.4f}):", style="cyan")]
+    if judge.error:  # ok, but its second call (after synthesis) gave no answer
+        notes.append(Text(f"  {judge.error}", style="yellow"))
     said = sorted((v for v in run.variations if v.judge is not None), key=_judge_rank)
     for v in said:
         assert v.judge is not None

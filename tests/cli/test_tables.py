@@ -160,3 +160,15 @@ def test_skipped_synthesis_says_why() -> None:
     notes = [str(n) for n in outcome_notes(_run([_variation(0)], synthesis=synthesis))]
     assert f"synthesis skipped: {reason}" in notes
     assert not any("synthes" in str(n) for n in outcome_notes(_run([_variation(0)])))
+
+
+def test_a_judge_whose_second_call_failed_says_so_beside_its_verdicts() -> None:
+    said = {"rank": 1, "verdict": "strong", "rationale": "best"}
+    error = "second call (after synthesis) skipped: budget: run budget 0.01 USD spent"
+    judge = {"model": "scripted/judge", "status": "ok", "cost_usd": 0.0044, "calls": 2}
+    run = _run([_variation(0, judge=said), _variation(1)], judge=judge | {"error": error})
+    notes = [str(n) for n in outcome_notes(run)]
+    assert f"  {error}" in notes
+    assert "  #1 variation 0 strong: best" in notes
+    clean = _run([_variation(0, judge=said)], judge=judge | {"error": None, "calls": 1})
+    assert not any("second call" in str(n) for n in outcome_notes(clean))

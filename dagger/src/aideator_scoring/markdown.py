@@ -159,7 +159,8 @@ def render_markdown(report: Mapping[str, Any], winner_patch: str | None = None) 
     lines += ["", _HEADER, _ALIGN]
     lines += [_row(v, winner_id) for v in sorted(report["variations"], key=_order)]
     lines += _judge_lines(report)
-    judged = any(v.get("judge") for v in report["variations"])
+    # The judge's part counted only when it ranked every scored variation (policy.rank).
+    judged = any("judge_rank" in (v.get("score_parts") or {}) for v in report["variations"])
     lines += [
         "",
         "Ranking: check passed, "
