@@ -55,7 +55,7 @@ def _frame_name(frame: str) -> str:
 def summary(path: Path, top: int = 12) -> str:
     """The busiest functions of a raw py-spy profile, as text lines."""
     if not path.exists():
-        return f"  (no profile written to {path})"
+        return "  (no profile: py-spy could not attach; it needs ptrace, e.g. root)"
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
