@@ -138,7 +138,7 @@ class SandboxCgroup:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._procs = os.fsencode(path / "cgroup.procs")
+        self.procs = path / "cgroup.procs"  # a process writing "0" here joins
 
     @classmethod
     def create(cls, parent: Path, name: str, values: LimitValues) -> SandboxCgroup:
@@ -153,14 +153,6 @@ class SandboxCgroup:
         quota = max(1000, int(values.cpus * CPU_PERIOD_US))
         (path / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
         return cls(path)
-
-    def join(self) -> None:
-        """Move the calling process into this cgroup (runs in the child before exec)."""
-        fd = os.open(self._procs, os.O_WRONLY)
-        try:
-            os.write(fd, b"0")
-        finally:
-            os.close(fd)
 
     def counters(self) -> dict[str, int]:
         """How often the memory and process limits were enforced."""

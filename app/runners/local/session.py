@@ -15,14 +15,14 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import structlog
 
 from app.runners.base import AgentExit
-from app.runners.child import stream_child
+from app.runners.child import ChildSetup, stream_child
 from app.runners.local.argv import SandboxSpec, bwrap_options, launcher_command
 from app.runners.local.inside_sandbox import sandbox_entry, sandbox_forwarder
 from app.runners.local.limits import (
@@ -209,7 +209,10 @@ async def run_sandboxed(
             cwd=None,
             env={},
             pass_fds=prepared.fds,
-            preexec=_preexec(host.identity, cgroup),
+            setup=ChildSetup(
+                clear_groups=host.identity.own_userns,  # the server's groups stay outside
+                cgroup_procs=cgroup.procs if cgroup is not None else None,
+            ),
             on_stop=prepared.cut_lifeline,
         ):
             if isinstance(item, AgentExit):
@@ -250,16 +253,6 @@ def _reported(fd: int) -> dict[str, int]:
     except (BlockingIOError, OSError):
         return {}
     return {name: 1 for name in text.split() if name in ("pids_max",)}
-
-
-def _preexec(identity: SandboxIdentity, cgroup: SandboxCgroup | None) -> Callable[[], None]:
-    def setup() -> None:
-        if identity.own_userns:
-            os.setgroups([])  # the server's supplementary groups stay outside
-        if cgroup is not None:
-            cgroup.join()
-
-    return setup
 
 
 def _with_limit(

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from app.runners import child
 from app.runners.base import AgentExit
-from app.runners.child import stream_child
+from app.runners.child import ChildSetup, stream_child
 from app.runners.local.limits import (
     MIB,
     LimitMode,
@@ -95,7 +96,12 @@ class TestSandboxCgroup:
         )
         assert reason == "memory limit (256 MB) exceeded"
 
-    async def test_the_child_joins_before_exec(self, tmp_path: Path) -> None:
+    @pytest.mark.parametrize("with_setpriv", [True, False], ids=["setpriv", "forked"])
+    async def test_the_child_joins_before_exec(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_setpriv: bool
+    ) -> None:
+        if not with_setpriv:
+            monkeypatch.setattr(child, "_SETPRIV", None)
         cgroup = SandboxCgroup(tmp_path)
         (tmp_path / "cgroup.procs").write_text("")
         items = [
@@ -104,7 +110,7 @@ class TestSandboxCgroup:
                 ["/bin/sh", "-c", "cat /proc/self/status >/dev/null; echo ok"],
                 cwd=None,
                 env={},
-                preexec=cgroup.join,
+                setup=ChildSetup(cgroup_procs=cgroup.procs),
             )
         ]
         assert items[0] == "ok\n" and isinstance(items[-1], AgentExit)
