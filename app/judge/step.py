@@ -20,7 +20,7 @@ from app.db import Database
 from app.events import payloads as events_out
 from app.events.log import EventLog
 from app.judge.call import JudgeCallError, ask_judge
-from app.judge.prompt import Candidate, user_message
+from app.judge.prompt import Candidate, check_summary, user_message
 from app.judge.record import JUDGE_IDENTITY
 from app.judge.repository import output_tail
 from app.judge.schema import JudgeAnswerError, parse_answer, tool_definition
@@ -32,15 +32,6 @@ from app.runs.ports import Gatekeeper
 log = structlog.get_logger()
 
 
-def _check(run: Run, v: Variation) -> str:
-    if not run.check_command:
-        return "no check command (nothing tested this variation)"
-    if v.check_exit_code is None:
-        return "did not run"
-    verdict = "passed" if v.check_exit_code == 0 else "failed"
-    return f"{verdict} (exit {v.check_exit_code}) — `{run.check_command}`"
-
-
 async def candidates(db: Database, run: Run, variations: list[Variation]) -> list[Candidate]:
     """The variations the judge compares: those the policy scores, by id."""
     scored = {o.variation_id for o in rank([outcome_of(v) for v in variations])}
@@ -50,7 +41,7 @@ async def candidates(db: Database, run: Run, variations: list[Variation]) -> lis
             label=variation_label(v.spec),
             status=v.status,
             diff=v.diff or "",
-            check=_check(run, v),
+            check=check_summary(run.check_command, v.check_exit_code),
             check_tail=v.check_output or "",
             output_tail=await output_tail(db, run.id, v.variation_id),
         )

@@ -1,4 +1,4 @@
-"""`compare`'s early stop, synthesis and judge arguments, done in the module.
+"""`compare`'s early stop and synthesis, done in the module (the judge: `judge.py`).
 
 - Early stop: the module waits for the variations as they finish (each is checked as soon
   as it ends); once enough passed, it stops waiting for the others and reports them
@@ -6,7 +6,6 @@
   the engine (the SDK call is abandoned); the server stops its sandboxes for sure.
 - Synthesis: the same choice of variations and the same prompt as the server
   (`aideator_scoring.beyond`); one more agent exec on the base tree, checked like the others.
-- Judge: runs on the AIdeator server only; the module records the request as `skipped`.
 """
 
 from __future__ import annotations
@@ -19,11 +18,6 @@ from typing import Any
 from aideator_scoring.beyond import stop_reason, synthesis_prompt, synthesis_sources
 
 from .report import VariationOutcome, facts_of
-
-JUDGE_SKIPPED = (
-    "the judge runs on the AIdeator server (POST /api/v1/runs, `aideator compare --judge`); "
-    "dagger call compare does not call it"
-)
 
 
 def passing_needed(early_stop: str, variations: int, check_command: str) -> int | None:
@@ -121,10 +115,3 @@ async def synthesize(
     made = await run_one(vid, model, prompt)
     entry |= {"status": "started", "variation_id": vid, "synthesized_from": sources}
     return dataclasses.replace(made, synthesized_from=sources), entry
-
-
-def judge_entry(judge_model: str) -> dict[str, Any] | None:
-    """The report's `judge` entry: asked for, not run here."""
-    if not judge_model.strip():
-        return None
-    return {"model": judge_model, "status": "skipped", "error": JUDGE_SKIPPED, "cost_usd": 0.0}

@@ -112,9 +112,9 @@ EarlyStop = Annotated[
 ]
 JudgeModel = Annotated[
     str,
-    Doc("Judge model; the judge runs on the AIdeator server only, here it is reported skipped"),
+    Doc("Judge model: one call ranks the variations before synthesis and the ranking"),
 ]
-JudgeInstructions = Annotated[str, Doc("Extra instructions for the judge (server only)")]
+JudgeInstructions = Annotated[str, Doc("Extra instructions for the judge (what to weigh)")]
 SynthesizeTop = Annotated[
     int,
     Doc(

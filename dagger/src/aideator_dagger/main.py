@@ -11,7 +11,6 @@ from dagger import dag, function, object_type
 from .after_variations import (
     check_synthesize_top,
     finish_all,
-    judge_entry,
     passing_needed,
     synthesize,
 )
@@ -63,6 +62,7 @@ from .containers import (
     git_ref,
     with_workspace,
 )
+from .judge import judge_outcomes
 from .report import VariationOutcome, build_report, render_markdown
 from .session import session_id_of, with_session
 from .spec import (
@@ -286,7 +286,19 @@ class Aideator:
             {p.variation_id: p.model for p in plan},
             need,
         )
-        details: dict[str, object] = {"early_stop": stopping, "judge": judge_entry(judge_model)}
+        # The judge: after the variations (and early stop), before synthesis and the ranking.
+        outcomes, judged = await judge_outcomes(
+            outcomes,
+            model=judge_model,
+            instructions=judge_instructions,
+            prompt=prompt,
+            check_command=check_command,
+            image=base,
+            api_key=api_key,
+            gateway=binding,
+            cache_bust=cache_bust_value(settings.run_id, -1, nonce),
+        )
+        details: dict[str, object] = {"early_stop": stopping, "judge": judged}
         if synthesize_top:
 
             async def run_one(vid: int, model: str, text: str) -> VariationOutcome:

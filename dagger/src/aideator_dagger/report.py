@@ -53,6 +53,7 @@ class VariationOutcome:
     check: CheckOutcome | None = None
     stopped: str | None = None  # early stop cancelled it: the reason
     synthesized_from: list[int] | None = None  # the synthesized variation: its sources
+    judge: dict[str, Any] | None = None  # the judge's {rank, verdict, rationale} on it
 
     @property
     def diff(self) -> str:
@@ -102,6 +103,7 @@ def facts_of(outcome: VariationOutcome) -> VariationFacts:
         else CheckFacts(outcome.check.exit_code, None, outcome.check.output),
         has_transcript=True,
         synthesized_from=outcome.synthesized_from,
+        judge=outcome.judge,
     )
 
 
