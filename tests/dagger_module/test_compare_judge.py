@@ -213,3 +213,56 @@ def test_the_call_program_posts_the_request_with_the_key(gateway: str, tmp_path:
 def test_judge_exec_without_key_or_gateway_sets_neither() -> None:
     ran = judge_exec(dag.container(), body={}, api_key=None, gateway=None, cache_bust="x")
     assert calls(ran, "withSecretVariable") == [] and "ANTHROPIC_BASE_URL" not in env_vars(ran)
+
+
+async def test_with_synthesis_the_judge_is_asked_again_over_every_variation(
+    engine_reads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine(monkeypatch)
+    seen = _judge(monkeypatch, _ranking)
+    report, _ = await _compare(
+        MODELS,
+        check_command=CHECK,
+        judge_model="scripted/judge",
+        synthesize_top=2,
+        synthesis_model="scripted/synthesize-median",
+    )
+    first, second = (request_of(ran) for ran in seen.ran)
+    assert first["tools"][0]["input_schema"]["properties"]["ranking"]["items"]["enum"] == [0, 1, 2]
+    text = second["messages"][0]["content"]
+    assert second["tools"][0]["input_schema"]["properties"]["ranking"]["items"]["enum"] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert PATCHES["scripted/synthesize-median"].rstrip("\n") in text
+    # The first call's ranking (2 before 1) chose and ordered the synthesis sources.
+    assert report["run"]["synthesis"]["synthesized_from"] == [2, 1]
+    run_judge = report["run"]["judge"]
+    assert run_judge["calls"] == 2 and run_judge["status"] == "ok"
+    assert run_judge["usage"] == {"input_tokens": 2400, "output_tokens": 160}
+    by_id = {v["variation_id"]: v for v in report["variations"]}
+    assert by_id[3]["judge"]["rank"] == 1 and report["winner"]["variation_id"] == 3
+
+
+async def test_a_failed_second_call_keeps_the_first_verdicts(
+    engine_reads: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine(monkeypatch)
+    answers = iter([_ranking, lambda request: _tool("{not json")])
+    _judge(monkeypatch, lambda request: next(answers)(request))
+    report, _ = await _compare(
+        MODELS,
+        check_command=CHECK,
+        judge_model="scripted/judge",
+        synthesize_top=2,
+        synthesis_model="scripted/synthesize-median",
+    )
+    run_judge = report["run"]["judge"]
+    assert run_judge["status"] == "ok" and run_judge["calls"] == 2
+    assert run_judge["error"].startswith("second call (after synthesis) failed: invalid ranking")
+    by_id = {v["variation_id"]: v for v in report["variations"]}
+    assert by_id[2]["judge"]["rank"] == 1 and by_id[3]["judge"] is None
+    # The synthesized variation has no judge rank: the part is left out for the whole report.
+    assert all("judge_rank" not in v["score_parts"] for v in report["variations"])

@@ -5,13 +5,15 @@ The call is a small standard-library Python program run with the agent image's P
 request travels as a file, the API key as a secret variable, the base URL as the agents get
 it (the scripted model's service or `--gateway`). The exec prints the HTTP status and body
 as one JSON line; everything else (the tool call, the strict check) happens here. A judge
-failure never fails `compare`: it is recorded with `status: failed` and the error.
+failure never fails `compare`: it is recorded with `status: failed` and the error. With
+synthesis the judge is asked again afterwards, by the server's rule (`judge_again`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import dagger
@@ -148,49 +150,96 @@ def _api_message(body: Any, text: str) -> str:
     return text[:300] or "(empty body)"
 
 
+@dataclass(frozen=True)
+class JudgeRequest:
+    """What every judge call of one `compare` shares."""
+
+    model: str
+    instructions: str
+    prompt: str
+    check_command: str
+    image: dagger.Container
+    api_key: dagger.Secret | None
+    gateway: Binding | None
+    cache_bust: str
+
+
+async def _ask(
+    outcomes: list[VariationOutcome], asked: JudgeRequest, call: int
+) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+    """One call: the verdicts by id (empty unless ok) and `{status, error, usage}`."""
+    shown = candidates(outcomes, asked.check_command)
+    if not shown:
+        return {}, {"status": "skipped", "error": "no variation has a result to judge", "usage": {}}
+    ids = [c.variation_id for c in shown]
+    text = user_message(asked.prompt, shown, asked.instructions or None)
+    body = request_body(asked.model, text, tool_definition(ids))
+    ran = judge_exec(
+        asked.image,
+        body=body,
+        api_key=asked.api_key,
+        gateway=asked.gateway,
+        cache_bust=f"{asked.cache_bust} judge-call={call}",
+    )
+    said: dict[str, Any] = {"status": "ok", "error": None, "usage": {}}
+    try:
+        raw, said["usage"] = tool_input_of(await judge_stdout(ran))
+        return {v.variation_id: v.as_dict() for v in parse_answer(raw, ids)}, said
+    except JudgeCallFailed as exc:
+        return {}, said | {"status": "failed", "error": str(exc)}
+    except JudgeAnswerError as exc:
+        return {}, said | {"status": "failed", "error": f"invalid ranking: {exc}"}
+    except Exception as exc:  # an engine error: recorded, never failing compare
+        return {}, said | {"status": "failed", "error": f"the judge's exec failed: {exc}"}
+
+
+def _with(
+    outcomes: list[VariationOutcome], verdicts: dict[int, dict[str, Any]]
+) -> list[VariationOutcome]:
+    return [dataclasses.replace(o, judge=verdicts.get(o.variation_id)) for o in outcomes]
+
+
 async def judge_outcomes(
-    outcomes: list[VariationOutcome],
-    *,
-    model: str,
-    instructions: str,
-    prompt: str,
-    check_command: str,
-    image: dagger.Container,
-    api_key: dagger.Secret | None,
-    gateway: Binding | None,
-    cache_bust: str,
+    outcomes: list[VariationOutcome], asked: JudgeRequest
 ) -> tuple[list[VariationOutcome], dict[str, Any] | None]:
     """The outcomes with the judge's verdicts, and the report's `run.judge` entry."""
-    if not model.strip():
+    if not asked.model.strip():
         return outcomes, None
-    spec = {"model": model} | ({"instructions": instructions} if instructions else {})
-    entry: dict[str, Any] = spec | {
-        "status": "ok",
-        "error": None,
-        "cost_usd": None,
-        "cost_note": COST_UNKNOWN,
-        "usage": {},
-        "calls": 1,
-    }
-    shown = candidates(outcomes, check_command)
-    if not shown:
-        return outcomes, entry | {
-            "status": "skipped",
-            "error": "no variation has a result to judge",
-            "calls": 0,
-        }
-    ids = [c.variation_id for c in shown]
-    text = user_message(prompt, shown, instructions or None)
-    body = request_body(model, text, tool_definition(ids))
-    ran = judge_exec(image, body=body, api_key=api_key, gateway=gateway, cache_bust=cache_bust)
-    try:
-        raw, entry["usage"] = tool_input_of(await judge_stdout(ran))
-        verdicts = {v.variation_id: v.as_dict() for v in parse_answer(raw, ids)}
-    except JudgeCallFailed as exc:
-        return outcomes, entry | {"status": "failed", "error": str(exc)}
-    except JudgeAnswerError as exc:
-        return outcomes, entry | {"status": "failed", "error": f"invalid ranking: {exc}"}
-    except Exception as exc:  # an engine error: recorded, never failing compare
-        return outcomes, entry | {"status": "failed", "error": f"the judge's exec failed: {exc}"}
-    judged = [dataclasses.replace(o, judge=verdicts.get(o.variation_id)) for o in outcomes]
-    return judged, entry
+    spec = {"model": asked.model} | (
+        {"instructions": asked.instructions} if asked.instructions else {}
+    )
+    verdicts, said = await _ask(outcomes, asked, 1)
+    entry = spec | said | {"cost_usd": None, "cost_note": COST_UNKNOWN, "calls": 1}
+    return _with(outcomes, verdicts), entry
+
+
+def _added(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    keys = set(first) | set(second)
+    return {k: int(first.get(k) or 0) + int(second.get(k) or 0) for k in sorted(keys)}
+
+
+async def judge_again(
+    outcomes: list[VariationOutcome],
+    entry: dict[str, Any] | None,
+    synthesized: int | None,
+    asked: JudgeRequest,
+) -> tuple[list[VariationOutcome], dict[str, Any] | None]:
+    """After synthesis, as the server: ask again over every scored variation.
+
+    Only when the synthesized variation is scored. An `ok` answer replaces the first's
+    verdicts; otherwise the first call's status and verdicts stay and `error` says what
+    became of the second call.
+    """
+    if entry is None or synthesized is None:
+        return outcomes, entry
+    scored = rank([facts_of(o).outcome for o in outcomes])
+    if synthesized not in {o.variation_id for o in scored}:
+        return outcomes, entry
+    verdicts, said = await _ask(outcomes, asked, 2)
+    total = entry | {"calls": 2, "usage": _added(entry["usage"], said["usage"])}
+    if said["status"] == "ok":
+        return _with(outcomes, verdicts), total | {"status": "ok", "error": None}
+    what = f"second call (after synthesis) {said['status']}: {said['error']}"
+    if entry["status"] == "ok":
+        return outcomes, total | {"error": what}
+    return outcomes, total | {"error": f"{entry['error']}; {what}"}

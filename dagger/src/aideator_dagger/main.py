@@ -62,7 +62,7 @@ from .containers import (
     git_ref,
     with_workspace,
 )
-from .judge import judge_outcomes
+from .judge import JudgeRequest, judge_again, judge_outcomes
 from .report import VariationOutcome, build_report, render_markdown
 from .session import session_id_of, with_session
 from .spec import (
@@ -287,17 +287,10 @@ class Aideator:
             need,
         )
         # The judge: after the variations (and early stop), before synthesis and the ranking.
-        outcomes, judged = await judge_outcomes(
-            outcomes,
-            model=judge_model,
-            instructions=judge_instructions,
-            prompt=prompt,
-            check_command=check_command,
-            image=base,
-            api_key=api_key,
-            gateway=binding,
-            cache_bust=cache_bust_value(settings.run_id, -1, nonce),
+        asked = JudgeRequest(
+            judge_model, judge_instructions, prompt, check_command, base, api_key, binding, nonce
         )
+        outcomes, judged = await judge_outcomes(outcomes, asked)
         details: dict[str, object] = {"early_stop": stopping, "judge": judged}
         if synthesize_top:
 
@@ -317,6 +310,9 @@ class Aideator:
                 run_one=run_one,
             )
             outcomes += [made] if made is not None else []
+            made_id = None if made is None else made.variation_id
+            outcomes, judged = await judge_again(outcomes, judged, made_id, asked)
+            details["judge"] = judged
         report = build_report(
             outcomes,
             prompt=prompt,
