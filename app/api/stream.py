@@ -52,6 +52,7 @@ async def stream_access(
     "/runs/{run_id}/stream",
     dependencies=[Depends(stream_access)],
     name="stream_run",
+    status_code=200,  # EventStreamResponse takes no status_code argument to infer it from
     response_class=EventStreamResponse,
     responses={
         200: {"content": {"text/event-stream": {}}},

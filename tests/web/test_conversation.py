@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,16 +145,48 @@ def test_follow_up_continues_the_column_live(
     )
 
 
+class _RunReads:
+    """The page's reads of one run: which are in flight, when the last one answered."""
+
+    def __init__(self, page: Any, path: str) -> None:
+        self.in_flight = 0
+        self.last_answer = time.monotonic()
+        is_read = lambda r: r.method == "GET" and r.url.split("?")[0].endswith(path)  # noqa: E731
+        page.on("request", lambda r: is_read(r) and self._started())
+        page.on("requestfinished", lambda r: is_read(r) and self._ended())
+        page.on("requestfailed", lambda r: is_read(r) and self._ended())
+
+    def _started(self) -> None:
+        self.in_flight += 1
+
+    def _ended(self) -> None:
+        self.in_flight -= 1
+        self.last_answer = time.monotonic()
+
+    def wait_quiet(self, page: Any, quiet_seconds: float = 1.5, timeout: float = 60) -> None:
+        """Until no read is in flight and none has started for `quiet_seconds`."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight or time.monotonic() - self.last_answer < quiet_seconds:
+            assert time.monotonic() < deadline, "the page kept reading the run"
+            page.wait_for_timeout(100)  # lets the page's events be delivered to us
+
+
 def test_refusal_is_shown_beside_the_box(
     new_page: Any, kept_server: ServerProcess, web_repo: Path
 ) -> None:
     run_id = finished_run(kept_server, web_repo)
     page = new_page()
+    reads = _RunReads(page, f"/api/v1/runs/{run_id}")
     page.goto(f"{kept_server.url}/#/runs/{run_id}")
     box = ".vcol[data-variation='1'] .vcol-continue"
     # The replay has ended and the read after it says the box is open.
     page.wait_for_selector(".run-head .conn[data-state='ended']")
     page.wait_for_selector(f"{box}[data-mode='open']")
+    reads.wait_quiet(page)  # the page's last read is in: it cannot close the box later
+    # An empty message is refused on the page, without a request.
+    page.fill(f"{box} textarea", "  ")
+    page.click(f"{box} button[type=submit]")
+    page.wait_for_selector(f"{box} .form-error:text('Type a message first.')")
     # The workspace goes away behind the page's back: the server's 409 shows inline.
     workspaces = [p for p in (kept_server.data_dir / "data").rglob(run_id) if p.is_dir()]
     assert workspaces, "the run's workspaces are kept"
@@ -165,10 +198,6 @@ def test_refusal_is_shown_beside_the_box(
     error = page.wait_for_selector(f"{box} .form-error[role=alert]:visible")
     assert "workspace is gone" in error.inner_text()
     assert page.input_value(f"{box} textarea") == "one more", "the message is kept"
-    # An empty message is refused on the page, without a request.
-    page.fill(f"{box} textarea", "  ")
-    page.click(f"{box} button[type=submit]")
-    page.wait_for_selector(f"{box} .form-error:text('Type a message first.')")
 
 
 def test_cancelled_run_says_why_instead_of_the_box(
