@@ -18,7 +18,17 @@ BENCHES = [
         "Targets (issue #21), on SQLite and on PostgreSQL: zero loss and no duplicates; p99 at "
         "most 15 ms at 8 variations x 250 lines/s with 20 clients; at least 50,000 lines/s "
         "into the durable log with one client. Each store's section ends with a py-spy profile "
-        "of the server (an extra round, not counted): where the time goes.",
+        "of the server (an extra round, not counted): where the time goes.\n\n"
+        "Where the time goes: per line in B the server reads it from the agent's pipe, parses "
+        "the protocol JSON, encodes the stored JSON straight from its fields, and per batch "
+        "of up to 1,000 lines runs one transaction (SQLite: one function on the driver's "
+        "thread; PostgreSQL: one INSERT ... SELECT FROM unnest); the committed events go to "
+        "the hub already SSE-encoded, once for all clients, with no read back. What is left "
+        "is Python work per line (read, parse, encode). On 2 CPUs the agent wrapper and the "
+        "measuring client share the machine with the server, so B's wall rate stays below "
+        "1 / (server CPU per line); the CPU per line is the figure a change can be judged "
+        "by. In A the largest item is the run's start-up (8 agents started, 8 trees checked "
+        "out). Before/after measurements of each change: docs/benchmarks-history.md.",
     ),
     (
         "Launch: POST /runs to the first agent line (local sandbox)",
@@ -88,7 +98,8 @@ def main() -> None:
         "# Benchmarks\n\n"
         "Written by `make bench` (`bench/all.py`); each section is the benchmark's own output, "
         "with its baseline measured in the same run. Machines here are shared and noisy: "
-        "compare ratios within a section, not absolute numbers across runs.\n\n"
+        "compare ratios within a section, not absolute numbers across runs. Measurements "
+        "taken around a change (before and after): docs/benchmarks-history.md.\n\n"
         f"Recorded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}.\n\n"
     )
