@@ -17,8 +17,9 @@ from app.runners.local.argv import (
     bwrap_options,
     launcher_command,
 )
-from app.runners.local.inside_sandbox.sandbox_entry import parse_rlimit
+from app.runners.local.inside_sandbox.sandbox_entry import parse_args, parse_rlimit
 from app.runners.local.mounts import ETC_ENTRIES, host_mounts
+from app.runners.local.session import ENTRY_SCRIPT as ENTRY_SCRIPT_PATH
 from app.runners.local.user import SandboxIdentity, choose_identity, hand_over, id_map
 from tests.runners.local.test_local_support import sandbox_settings
 
@@ -179,6 +180,55 @@ def test_parse_rlimit() -> None:
     assert parse_rlimit("core=0") == (resource.RLIMIT_CORE, 0, 0)
     with pytest.raises(ValueError):
         parse_rlimit("NOPE=1")
+
+
+def test_launcher_options_stop_at_the_command() -> None:
+    import resource
+
+    options = ["--rlimit", "CORE=0:0", "--lifeline=7", "--report", "9", "--watch-nproc", "64"]
+    args = parse_args([*options, "--gateway", "/run/gw.sock", "--", "sh", "--rlimit", "x", "--"])
+    assert args.rlimit == [(resource.RLIMIT_CORE, 0, 0)]
+    assert (args.lifeline, args.report, args.watch_nproc) == (7, 9, 64)
+    assert (args.gateway, args.egress) == ("/run/gw.sock", None)
+    assert args.command == ["sh", "--rlimit", "x", "--"]  # the command's own words, untouched
+    assert parse_args(["true", "--lifeline", "3"]).command == ["true", "--lifeline", "3"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--lifeline", "x", "--", "true"], "--lifeline"),
+        (["--rlimit", "NOPE=1", "--", "true"], "bad --rlimit"),
+        (["--nope", "1", "--", "true"], "unrecognized argument --nope"),
+        (["--report"], "--report expects a value"),
+        (["--rlimit", "CORE=0:0", "--"], "no command"),
+    ],
+)
+def test_launcher_refuses_a_bad_command_line(argv: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(ENTRY_SCRIPT_PATH), *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "usage: sandbox_entry" in done.stderr and message in done.stderr
+
+
+def test_launcher_runs_the_command_and_exits_with_its_status() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(ENTRY_SCRIPT_PATH), "--", "sh", "-c", "echo out; exit 3"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (done.returncode, done.stdout) == (3, "out\n")
 
 
 async def test_missing_bwrap_is_reported_with_the_fix(

@@ -6,7 +6,9 @@ processes only), serves the gateway forwarder in a thread when there is a gatewa
 the command and reaps every orphan. When the command exits, this exits with its status and
 the kernel kills whatever the command left behind. When the host side goes away (the
 lifeline pipe reaches EOF: server killed, run cancelled), it exits too. Standard library
-only: it runs with the sandbox's Python and never imports the host package.
+only: it runs with the sandbox's Python and never imports the host package. It starts
+before every sandboxed command, so it imports only what it uses (no argparse, no socket
+unless a forwarder is asked for): the interpreter's start-up is most of its cost.
 
 With rlimits, a thread counts the sandbox's tasks and tells the host on the `--report`
 pipe when RLIMIT_NPROC is reached (a failed fork is invisible from outside).
@@ -20,17 +22,21 @@ command as HTTP_PROXY/HTTPS_PROXY (the only way out: the sandbox has no network)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import importlib.util
 import os
 import resource
-import socket
 import sys
-import threading
-import time
-from pathlib import Path
-from typing import NoReturn, Protocol, cast
+
+TYPE_CHECKING = False  # `typing` alone costs more start-up than the rest of this file
+if TYPE_CHECKING:
+    import socket
+    from typing import NoReturn, Protocol
+
+    class _Forwarder(Protocol):
+        def listen(self, port: int = 0) -> socket.socket: ...
+
+        def serve(self, listener: socket.socket, socket_path: str) -> None: ...
+
 
 BASE_URL_VARIABLE = "ANTHROPIC_BASE_URL"
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
@@ -51,21 +57,17 @@ def parse_rlimit(text: str) -> tuple[int, int, int]:
     return kind, int(soft), int(hard or soft)
 
 
-class _Forwarder(Protocol):
-    def listen(self, port: int = 0) -> socket.socket: ...
-
-    def serve(self, listener: socket.socket, socket_path: str) -> None: ...
-
-
 def _load_forwarder() -> _Forwarder:
     # Loaded by path: the launcher runs isolated (-I), its directory is not on sys.path.
-    location = Path(__file__).resolve().with_name("sandbox_forwarder.py")
+    import importlib.util
+
+    location = os.path.join(os.path.dirname(os.path.realpath(__file__)), "sandbox_forwarder.py")
     spec = importlib.util.spec_from_file_location("sandbox_forwarder", location)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {location}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return cast(_Forwarder, module)
+    return module  # a module with both functions is a _Forwarder
 
 
 def _watch_lifeline(fd: int) -> None:
@@ -118,6 +120,8 @@ def _task_count() -> int:
 
 def _watch_processes(limit: int, report_fd: int) -> None:
     """Tell the host (once) when the sandbox runs as many tasks as RLIMIT_NPROC allows."""
+    import time
+
     while _task_count() < limit:
         time.sleep(WATCH_INTERVAL)
     with contextlib.suppress(OSError):
@@ -133,20 +137,70 @@ def _not_dumpable() -> None:
         ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
+OPTIONS = ("--rlimit", "--gateway", "--egress", "--lifeline", "--report", "--watch-nproc")
+USAGE = (
+    "usage: sandbox_entry [--rlimit NAME=SOFT:HARD]... [--gateway SOCKET] [--egress SOCKET] "
+    "[--lifeline FD] [--report FD --watch-nproc N] -- COMMAND..."
+)
+
+
+class _Args:
+    """The parsed command line (argparse costs more start-up than all the rest)."""
+
+    def __init__(self) -> None:
+        self.rlimit: list[tuple[int, int, int]] = []
+        self.gateway: str | None = None
+        self.egress: str | None = None
+        self.lifeline: int | None = None
+        self.report: int | None = None
+        self.watch_nproc: int | None = None
+        self.command: list[str] = []
+
+
+def _usage_error(message: str) -> NoReturn:
+    print(f"{USAGE}\nsandbox_entry: error: {message}", file=sys.stderr, flush=True)
+    os._exit(2)
+
+
+def parse_args(argv: list[str]) -> _Args:
+    """Options up to `--` (or the first word that is not one), then the command."""
+    args = _Args()
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--":
+            index += 1
+            break
+        if not word.startswith("--"):
+            break
+        name, has_value, value = word.partition("=")
+        if name not in OPTIONS:
+            _usage_error(f"unrecognized argument {word}")
+        if not has_value:
+            index += 1
+            if index >= len(argv):
+                _usage_error(f"{name} expects a value")
+            value = argv[index]
+        index += 1
+        try:
+            if name == "--rlimit":
+                args.rlimit.append(parse_rlimit(value))
+            elif name in ("--gateway", "--egress"):
+                setattr(args, name[2:], value)
+            else:
+                setattr(args, name[2:].replace("-", "_"), int(value))
+        except ValueError as exc:
+            _usage_error(f"{name}: {exc}")
+    args.command = argv[index:]
+    if not args.command:
+        _usage_error("no command")
+    return args
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Apply limits, start the forwarder if asked, run the command as PID 1's child."""
-    parser = argparse.ArgumentParser(prog="sandbox_entry")
-    parser.add_argument("--rlimit", action="append", default=[], type=parse_rlimit)
-    parser.add_argument("--gateway", help="the gateway's Unix socket inside the sandbox")
-    parser.add_argument("--egress", help="the egress proxy's Unix socket inside the sandbox")
-    parser.add_argument("--lifeline", type=int, help="fd that reaches EOF when the host is gone")
-    parser.add_argument("--report", type=int, help="fd on which limit events go to the host")
-    parser.add_argument("--watch-nproc", type=int, help="report when this many tasks run")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command: list[str] = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        parser.error("no command")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    command = args.command
     _not_dumpable()
     for kind, soft, hard in args.rlimit:
         resource.setrlimit(kind, (soft, hard))
@@ -172,6 +226,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         for fd in keep:
             os.close(fd)
         _exec(command, env)
+    import threading
+
     threads = []
     for listener, target in served:
         assert forwarder is not None
