@@ -234,3 +234,61 @@ def test_workspace_git_config_cannot_run_code(
     assert not marker.exists()
     git(repo, "status")  # plain git does run it: the setup above is real
     assert marker.exists()
+
+
+# Run in a fresh interpreter: which modules are loaded when the first line is out.
+_ANNOUNCE = """
+import io, json, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from aideator_agent.emitter import LineEmitter
+from aideator_agent.start import announce
+out = io.BytesIO()
+said = announce(LineEmitter(out), Path(sys.argv[2]))
+loaded = sorted(m for m in ("asyncio", "aideator_agent.session") if m in sys.modules)
+print(json.dumps({"said": said, "lines": out.getvalue().decode().splitlines(), "loaded": loaded}))
+"""
+
+
+def _announce(tmp_path: Path, spec: object) -> dict[str, object]:
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(spec if isinstance(spec, str) else json.dumps(spec))
+    done = subprocess.run(
+        [PY, "-I", "-S", "-c", _ANNOUNCE, str(AGENT_SRC), str(spec_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def test_a_command_agent_says_starting_before_the_rest_of_the_program_loads(
+    tmp_path: Path,
+) -> None:
+    spec = {"agent": "command", "command": ["true"], "prompt": "p", "model": "m"}
+    result = _announce(tmp_path, spec)
+    assert result["said"] is True and result["loaded"] == []
+    assert isinstance(result["lines"], list)
+    lines = [json.loads(line) for line in result["lines"]]
+    assert [(line["seq"], line["type"], line["text"]) for line in lines] == [
+        (0, "status", "starting")
+    ]
+    assert lines[0]["data"] == {"kind": "command", "model": "m", "agent_version": "0.1.0"}
+
+
+def test_claude_code_and_bad_specs_leave_the_first_line_to_the_session(tmp_path: Path) -> None:
+    for spec in ({"agent": "claude-code", "prompt": "p"}, "{not json", {"agent": "nope"}):
+        result = _announce(tmp_path, spec)
+        assert result["said"] is False and result["lines"] == []
+
+
+def test_a_command_agent_says_starting_once(repo: Path) -> None:
+    run = run_agent(command_spec("print('hi')"), repo)
+    assert [line["text"] for line in run.lines if line["type"] == "status"] == [
+        "starting",
+        "running",
+        "finishing",
+    ]
+    assert validate_stream(run.lines) == []

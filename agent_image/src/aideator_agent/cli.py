@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import traceback
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, NoReturn
 from aideator_agent import __version__
 from aideator_agent.emitter import LineEmitter
 from aideator_agent.protocol import zero_usage
-from aideator_agent.session import EXIT_SETUP_FAILED, VariationSession
+from aideator_agent.start import EXIT_SETUP_FAILED, announce
 
 if TYPE_CHECKING:
     from aideator_agent.relay import RelayClient
@@ -92,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
             _crash_result(emitter, f"bad arguments: {exc}", "bad_spec")
             return EXIT_SETUP_FAILED
         workdir = (args.workdir or Path.cwd()).resolve()
-        return asyncio.run(VariationSession(emitter).run(args.spec_file, workdir))
+        started = announce(emitter, args.spec_file)
+        # Loaded after the first line: asyncio and the agent kinds are most of the start-up.
+        import asyncio
+
+        from aideator_agent.session import VariationSession
+
+        session = VariationSession(emitter).run(args.spec_file, workdir, started=started)
+        return asyncio.run(session)
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         if emitter.seq == 0:

@@ -17,9 +17,9 @@ from aideator_agent.emitter import LineEmitter
 from aideator_agent.git_diff import DiffResult, GitError, compute_diff, resolve_base
 from aideator_agent.protocol import zero_usage
 from aideator_agent.spec import AgentSpec, SpecError, load_spec
+from aideator_agent.start import EXIT_SETUP_FAILED, status_data
 
-# Exit status of the agent program itself when it could not do its work at all.
-EXIT_SETUP_FAILED = 2
+__all__ = ["EXIT_SETUP_FAILED", "VariationSession"]
 
 
 class VariationSession:
@@ -31,8 +31,11 @@ class VariationSession:
         self._claude_code_version: str | None = None
         self._base_sha: str | None = None
 
-    async def run(self, spec_file: Path | None, workdir: Path) -> int:
-        """Run the variation; return the agent program's exit status (0 unless setup failed)."""
+    async def run(self, spec_file: Path | None, workdir: Path, *, started: bool = False) -> int:
+        """Run the variation; return the agent program's exit status (0 unless setup failed).
+
+        `started`: the "starting" line is already out (`announce`, for a command agent).
+        """
         try:
             spec = load_spec(spec_file, os.environ.get("AIDEATOR_SPEC"))
         except SpecError as exc:
@@ -42,7 +45,8 @@ class VariationSession:
             binary = find_claude_binary(os.environ)
             if binary:
                 self._claude_code_version = await claude_version(binary, claude_env(os.environ))
-        self._status("starting", spec)
+        if not started:
+            self._status("starting", spec)
         if spec.agent == "claude-code" and not binary:
             return self._fail("Claude Code CLI not found", "claude_not_found", spec)
         try:
@@ -81,12 +85,7 @@ class VariationSession:
             return DiffResult()
 
     def _status(self, phase: str, spec: AgentSpec | None) -> None:
-        data: dict[str, Any] = {"kind": spec.agent if spec else "unknown"}
-        if spec and spec.model:
-            data["model"] = spec.model
-        data["agent_version"] = __version__
-        if self._claude_code_version:
-            data["claude_code_version"] = self._claude_code_version
+        data = status_data(spec, claude_code_version=self._claude_code_version)
         if phase == "running" and self._base_sha:
             data["base_sha"] = self._base_sha
         self._emitter.emit("status", phase, data)
