@@ -78,6 +78,12 @@ class Settings(SandboxAndSetupSettings):
         "(how long its variations can be followed up; 0: remove at once). Kept across "
         "restarts for succeeded or failed runs still within it.",
     )
+    workspace_overlay: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: each variation's working tree is a copy-on-write overlay mount "
+        "over one checkout per run when the server can mount one (root), else a full "
+        "checkout per variation; off: always a full checkout.",
+    )
     sse_ping_interval: float = Field(default=15.0, gt=0)
     sse_send_timeout: float = Field(default=10.0, gt=0)
     max_prompt_chars: int = Field(default=32_000, ge=1)

@@ -32,7 +32,7 @@ from app.log_config import configure_logging
 from app.model_plane import start_model_plane
 from app.repos.cache import RepoCache
 from app.repos.credentials import GitCredentials
-from app.runners.registry import agents_own_no_server_files, make_runner
+from app.runners.registry import agents_own_no_server_files, make_runner, sandbox_owner
 from app.runs.leases import LeaseKeeper
 from app.runs.setup_cache import SetupCache
 from app.runs.setup_phase import SetupPhase
@@ -84,6 +84,8 @@ async def _services(app: FastAPI, settings: Settings) -> AsyncIterator[Services]
         credentials=credentials,
         max_snapshot_bytes=settings.snapshot_max_bytes,
         link_objects=agents_own_no_server_files(settings.runner_settings),
+        overlay=settings.workspace_overlay == "auto",
+        tree_owner=sandbox_owner(settings.runner_settings),
     )
     egress = EgressGate(EgressAllowList.from_setting(settings.egress_allow), events)
     setup_cache = SetupCache(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -27,6 +28,17 @@ def make_git_repo(root: Path, files: dict[str, str]) -> Path:
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(root), *GIT_ID, "commit", "-qm", "init"], check=True)
     return root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_mount_outlives_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Hygiene: overlay workspaces a test (or a server it started) left mounted are detached
+    at the end, so the temp dirs can be deleted. The product's own cleanup is tested apart."""
+    yield
+    from app.repos.overlay import detach_under
+
+    with contextlib.suppress(OSError):
+        detach_under(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,10 @@ from app.errors import RepoError
 from app.repos.credentials import GitCredential, GitCredentials, explain_auth_failure
 from app.repos.directories import copy_directory, remove_tree
 from app.repos.git_process import GitSettings, run_git, run_git_status
+from app.repos.layers import OverlayTrees
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
+from app.repos.overlay import probe
 from app.repos.refs import check_ref_syntax, is_full_sha
 from app.repos.snapshot import earlier_snapshot, is_repository_root, snapshot_folder
 from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
@@ -53,11 +56,20 @@ class RepoCache:
         git_binary: str = "git",
         credentials: GitCredentials | None = None,
         link_objects: bool = False,
+        overlay: bool = False,
+        tree_owner: tuple[int, int] | None = None,
     ) -> None:
         """`link_objects`: workspaces hardlink the mirror's object files instead of copying
         them; only when agents run as a host user other than the server's (see workspace.py).
+        `overlay`: each variation's workspace is an overlay mount over one base tree per run
+        when this host can mount one (else a full checkout each; see layers.py).
+        `tree_owner`: uid:gid the sandbox user is on the host; a shared base is handed to it
+        once, before it is mounted (None: the trees stay the server's).
         """
         self.link_objects = link_objects
+        self._overlay_wanted = overlay
+        self._overlay_on: bool | None = None  # decided at first use
+        self._overlay_lock = asyncio.Lock()
         self.layout = CacheLayout(root.absolute())
         self.clone_timeout = clone_timeout
         self.max_repo_bytes = max_repo_bytes
@@ -71,6 +83,7 @@ class RepoCache:
         self._run_mirrors: dict[str, Path] = {}
         self._sources: dict[str, dict[str, str]] = {}  # run id -> how its base commit was made
         self._cloning: set[str] = set()  # mirror names whose first clone is under way
+        self._trees = OverlayTrees(self.layout, owner=tree_owner)
 
     def workspace_path(self, run_id: str, variation_id: int) -> Path:
         """Where variation n of a run has its working tree."""
@@ -216,12 +229,37 @@ class RepoCache:
         """How a prepared run's base commit was made: a repository's commit or a snapshot."""
         return dict(self._sources.get(run_id, {}))
 
+    async def uses_overlay(self) -> bool:
+        """Whether workspaces are overlay mounts (probed once; the reason logged if not)."""
+        async with self._overlay_lock:
+            if self._overlay_on is None:
+                why: str | None = "turned off (AIDEATOR_WORKSPACE_OVERLAY=off)"
+                if self._overlay_wanted:
+                    why = await asyncio.to_thread(probe, self.layout.root / ".overlay-probe")
+                self._overlay_on = why is None
+                log.info("workspace_overlay", on=self._overlay_on, reason=why)
+            return self._overlay_on
+
     async def add_worktree(self, *, run_id: str, variation_id: int, base_sha: str) -> Path:
         """Create variation n's own working tree at base_sha (replacing any old one)."""
         workspace = self.workspace_path(run_id, variation_id)
-        await self._check_out_tree(workspace, run_id=run_id, base_sha=base_sha)
+        if await self.uses_overlay():
+            self._check_base(run_id, base_sha)
+            lower = await self._trees.base(
+                run_id,
+                f"commit-{base_sha}",
+                lambda path: self._check_out_tree(path, run_id=run_id, base_sha=base_sha),
+            )
+            await self._trees.mount(run_id, variation_id, lower)
+        else:
+            await self._check_out_tree(workspace, run_id=run_id, base_sha=base_sha)
         log.info("workspace_ready", run_id=run_id, variation_id=variation_id, base_sha=base_sha)
         return workspace
+
+    async def reopen_worktree(self, *, run_id: str, variation_id: int) -> Path:
+        """A kept workspace, ready to use: its overlay mounted again if the mount is gone."""
+        await self._trees.remount(run_id, variation_id)
+        return self.workspace_path(run_id, variation_id)
 
     async def add_setup_tree(self, *, run_id: str, base_sha: str) -> Path:
         """A working tree at base_sha where the run's setup command runs."""
@@ -232,17 +270,30 @@ class RepoCache:
     async def copy_tree(self, source: Path, *, run_id: str, variation_id: int) -> Path:
         """Variation n's working tree as a copy of a set-up tree (reflinks where possible)."""
         workspace = self.workspace_path(run_id, variation_id)
+        if await self.uses_overlay():
+            if _within(source, self.layout.run_dir(run_id)):
+                lower = await self._trees.base(run_id, str(source), None)  # the run's own
+            else:  # a cached tree: linked into the run's folder, so eviction cannot take it
+                key = "copy-" + hashlib.sha256(str(source).encode()).hexdigest()[:16]
+                lower = await self._trees.base(
+                    run_id, key, lambda path: copy_directory(source, path, link=True)
+                )
+            return await self._trees.mount(run_id, variation_id, lower)
         await asyncio.to_thread(remove_tree, workspace)
         await asyncio.to_thread(workspace.parent.mkdir, parents=True, exist_ok=True)
         await copy_directory(source, workspace)
         return workspace
 
-    async def _check_out_tree(self, workspace: Path, *, run_id: str, base_sha: str) -> None:
+    def _check_base(self, run_id: str, base_sha: str) -> Path:
         if not is_full_sha(base_sha):
             raise RepoError("base_sha must be a full commit sha", details={"field": "base_sha"})
         mirror = self._run_mirrors.get(run_id)
         if mirror is None:
             raise RepoError(f"run {run_id} has no prepared repository; call prepare() first")
+        return mirror
+
+    async def _check_out_tree(self, workspace: Path, *, run_id: str, base_sha: str) -> None:
+        mirror = self._check_base(run_id, base_sha)
         await asyncio.to_thread(remove_tree, workspace)
         await asyncio.to_thread(workspace.parent.mkdir, parents=True, exist_ok=True)
         settings = self._settings(None)
@@ -325,6 +376,7 @@ class RepoCache:
         """Delete every workspace of a run (the mirror stays for later runs)."""
         run_dir = self.layout.run_dir(run_id)
         await asyncio.to_thread(remove_tree, run_dir)
+        self._trees.forget_run(run_id)
         self._run_mirrors.pop(run_id, None)
         self._sources.pop(run_id, None)
         self._synced = {key for key in self._synced if key[0] != run_id}
@@ -335,7 +387,11 @@ class RepoCache:
         return await asyncio.to_thread(_list_names, self.layout.workspaces)
 
     async def sweep_orphans(self, active_run_ids: set[str]) -> list[Path]:
-        """Remove workspaces of runs not in `active_run_ids` and abandoned partial clones."""
+        """Remove workspaces of runs not in `active_run_ids` and abandoned partial clones.
+
+        A kept run's overlay workspaces whose mounts are gone (after a reboot) are mounted
+        again from their layers.
+        """
         removed: list[Path] = []
         for folder, keep in (
             (self.layout.workspaces, lambda name: name in active_run_ids),
@@ -349,12 +405,22 @@ class RepoCache:
                         removed.append(path)
         if removed:
             log.info("orphans_swept", count=len(removed))
+        for run_id in sorted(active_run_ids):
+            try:
+                await self._trees.remount_run(run_id)
+            except RepoError as exc:
+                log.warning("workspace_remount_failed", run_id=run_id, error=exc.message)
         return removed
 
     def _keep_mirror_entry(self, name: str) -> bool:
         if PARTIAL_MARK not in name:
             return True
         return name.split(PARTIAL_MARK, 1)[0] in self._cloning
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """True when `path` lies inside `folder` (by name: both absolute, no symlinks)."""
+    return os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep)
 
 
 def _list_names(folder: Path) -> list[str]:

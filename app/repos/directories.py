@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.repos.overlay import detach_under
+
 
 def directory_bytes(path: Path) -> int:
     """Sum of file sizes under a path, never following symlinks; vanished files count 0."""
@@ -42,9 +44,15 @@ def _make_writable_and_retry(func: Callable[[str], Any], path: str, _exc: object
 
 
 def remove_tree(path: Path) -> bool:
-    """Delete a directory tree (symlinks are removed, never followed); False if absent."""
+    """Delete a directory tree (symlinks are removed, never followed); False if absent.
+
+    Anything mounted inside it (a variation's overlay) is unmounted first; if a mount stays,
+    OSError, and nothing is deleted through it.
+    """
     if not os.path.lexists(path):
         return False
+    if os.path.isdir(path) and not os.path.islink(path):
+        detach_under(path)
     if os.path.islink(path) or not os.path.isdir(path):
         os.unlink(path)
         return True
@@ -52,10 +60,23 @@ def remove_tree(path: Path) -> bool:
     return True
 
 
-async def copy_directory(source: Path, target: Path) -> None:
-    """Copy a tree with modes, owners, times and symlinks as they are (reflinks if possible)."""
+async def copy_directory(source: Path, target: Path, *, link: bool = False) -> None:
+    """Copy a tree with modes, owners, times and symlinks as they are (reflinks if possible).
+
+    `link`: hardlink the files instead (folders are made anew); a copy where that fails
+    (another filesystem). Only for a target nothing writes in place (an overlay's base).
+    """
+    if link:
+        try:
+            return await _cp(source, target, "--link")
+        except OSError:
+            await asyncio.to_thread(remove_tree, target)
+    await _cp(source, target, "--reflink=auto")
+
+
+async def _cp(source: Path, target: Path, how: str) -> None:
     proc = await asyncio.create_subprocess_exec(
-        "cp", "-a", "--reflink=auto", "--", str(source), str(target),
+        "cp", "-a", how, "--", str(source), str(target),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -5,7 +5,10 @@
 <root>/git-template/               empty template dir (no sample hooks copied)
 <root>/mirrors/<key>.git           bare cache of one repository, key = sha256(url)[:32]
 <root>/mirrors/<key>.git.partial-* first clone in progress (renamed when complete)
-<root>/workspaces/<run_id>/<n>/    variation n's self-contained working tree
+<root>/workspaces/<run_id>/<n>/    variation n's self-contained working tree (or the overlay
+                                   mount of the run's base with its own layers on top)
+<root>/workspaces/<run_id>/.bases/<key>/   a read-only tree the run's overlays share
+<root>/workspaces/<run_id>/.layers/<n>/    variation n's overlay layers: upper/ and work/
 ```
 """
 
@@ -74,3 +77,11 @@ class CacheLayout:
     def workspace_path(self, run_id: str, variation_id: int) -> Path:
         """Variation n's working tree."""
         return self.run_dir(run_id) / str(check_variation_id(variation_id))
+
+    def base_dir(self, run_id: str, key: str) -> Path:
+        """A read-only tree the run's overlay workspaces share (key: what it holds)."""
+        return self.run_dir(run_id) / ".bases" / key
+
+    def layers_dir(self, run_id: str, variation_id: int) -> Path:
+        """Variation n's overlay layers (`upper`, `work`)."""
+        return self.run_dir(run_id) / ".layers" / str(check_variation_id(variation_id))

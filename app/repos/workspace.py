@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from app.repos.git_process import GitSettings, run_git
@@ -98,6 +99,27 @@ def _place(source: Path, target: Path, *, link: bool) -> int:
 def shared_object_file(path: str, st_nlink: int, st_uid: int, uid: int) -> bool:
     """True for an object file a workspace shares with the mirror (left to its owner)."""
     return st_nlink > 1 and st_uid != uid and f"{os.sep}.git{os.sep}objects{os.sep}" in path
+
+
+def give_tree(tree: Path, uid: int, gid: int) -> None:
+    """Make uid:gid own a tree (never following symlinks; blocking).
+
+    Entries it already owns are left alone (on an overlay workspace, a chown would copy the
+    file up), and so are object files shared read-only with the mirror.
+    """
+    _give(str(tree), uid, gid)
+    for top, dirs, files in os.walk(tree):
+        for name in [*dirs, *files]:
+            _give(os.path.join(top, name), uid, gid)
+
+
+def _give(path: str, uid: int, gid: int) -> None:
+    info = os.lstat(path)
+    if info.st_uid == uid and info.st_gid == gid:
+        return
+    if not stat.S_ISDIR(info.st_mode) and shared_object_file(path, info.st_nlink, info.st_uid, uid):
+        return  # the mirror's read-only object file, shared: it stays the server's
+    os.chown(path, uid, gid, follow_symlinks=False)
 
 
 async def check_out(

@@ -56,3 +56,13 @@ def agents_own_no_server_files(config: RunnerSettings) -> bool:
     from app.runners.local.user import choose_identity
 
     return choose_identity(config.uid).own_userns
+
+
+def sandbox_owner(config: RunnerSettings) -> tuple[int, int] | None:
+    """The host uid:gid a workspace is handed to before an agent runs in it (None: never)."""
+    if not isinstance(config, LocalSettings):
+        return None
+    from app.runners.local.user import choose_identity
+
+    identity = choose_identity(config.uid)
+    return (identity.host_uid, identity.host_gid) if identity.own_userns else None

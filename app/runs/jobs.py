@@ -41,6 +41,8 @@ async def prepare_job(
     vid = variation.variation_id
     if workspace is None:
         workspace = await _new_workspace(run, vid, ready, workspaces)
+    else:
+        workspace = await workspaces.reopen_worktree(run_id=run.id, variation_id=vid)
     model = variation.spec.get("model")
     access = (
         None

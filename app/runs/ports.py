@@ -26,6 +26,10 @@ class Workspaces(Protocol):
         """A fresh working tree at base_sha for one variation."""
         ...
 
+    async def reopen_worktree(self, *, run_id: str, variation_id: int) -> Path:
+        """A kept working tree, ready for a follow-up turn (its mount restored if gone)."""
+        ...
+
     async def add_setup_tree(self, *, run_id: str, base_sha: str) -> Path:
         """A fresh working tree at base_sha where the run's setup command runs."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,9 +17,13 @@ from .conftest import SourceRepo, git
 from .git_http import GitHttpServer
 
 
-@pytest.fixture
-def cache(tmp_path: Path) -> RepoCache:
-    return RepoCache(tmp_path / "cache", allow_local=True, clone_timeout=60)
+@pytest.fixture(params=["checkout", "overlay"])
+def cache(request: pytest.FixtureRequest, tmp_path: Path) -> RepoCache:
+    """A cache whose workspaces are full checkouts, or overlay mounts (root only)."""
+    overlay = request.param == "overlay"
+    if overlay and os.geteuid() != 0:
+        pytest.skip("only root can mount an overlay")
+    return RepoCache(tmp_path / "cache", allow_local=True, clone_timeout=60, overlay=overlay)
 
 
 async def agit(*args: str | Path, cwd: Path | None = None) -> str:

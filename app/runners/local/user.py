@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.repos.workspace import shared_object_file
+from app.repos.workspace import give_tree
 
 SANDBOX_UID = 1000
 SANDBOX_USER = "sandbox"
@@ -109,23 +109,11 @@ def _write_once(path: Path, text: str) -> None:
 def hand_over(tree: Path, identity: SandboxIdentity) -> None:
     """Give the workspace to the sandbox's host uid (never following symlinks).
 
-    Object files hardlinked from the repository mirror stay the server's (read-only).
+    Object files hardlinked from the repository mirror stay the server's (read-only); entries
+    already handed over (an overlay workspace's shared base) are not touched again.
     """
-    if not identity.own_userns:
-        return
-    uid, gid = identity.host_uid, identity.host_gid
-    os.chown(tree, uid, gid, follow_symlinks=False)
-    for top, dirs, files in os.walk(tree):
-        for name in dirs:
-            os.chown(os.path.join(top, name), uid, gid, follow_symlinks=False)
-        for name in files:
-            path = os.path.join(top, name)
-            info = os.lstat(path)
-            if info.st_uid == uid and info.st_gid == gid:
-                continue
-            if shared_object_file(path, info.st_nlink, info.st_uid, uid):
-                continue  # the mirror's read-only object file, shared: it stays the server's
-            os.chown(path, uid, gid, follow_symlinks=False)
+    if identity.own_userns:
+        give_tree(tree, identity.host_uid, identity.host_gid)
 
 
 def passwd_text() -> str:
