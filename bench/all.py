@@ -46,17 +46,23 @@ BENCHES = [
     (
         "Setup: time to the first agent line, cached setup vs none (local sandbox)",
         ["bench/setup_launch.py", "--repeat", "3", "--variations", "3", "--files", "2000"],
-        "Target: a cached setup adds under 2x to the time to the first agent line.",
+        "Target: a cached setup adds under 2x to the time to the first agent line.\n\n"
+        "Where the time goes: as root a cached set-up tree is hardlinked once into the run's "
+        "folder (`cp -a --link`: folders and links, no file data) and each variation's "
+        "workspace is an overlay mount over it; without overlay every variation copies the "
+        "tree (`cp -a`).",
     ),
     (
         "Working trees: N per-variation trees against one clone",
         ["bench/worktrees.py", "--repeat", "3"],
         "Targets: 8 working trees cost under 2x one clone in time, and at most 1.5x on disk "
         "(the mirror and the 8 workspaces, each inode counted once).\n\n"
-        "Where the disk goes: hardlinking the mirror's object files (as root) leaves only "
-        "the checked-out files and index per workspace; those are 8 full copies of the "
-        "tree, which on ext4 (no reflinks) only a copy-on-write layer (an overlay mount "
-        "per variation) would share.",
+        "Where the disk goes: as root each variation's workspace is an overlay mount over "
+        "one checkout per run (its object files hardlinked from the mirror), so the 8 "
+        "workspaces add only their empty upper/work folders until agents write; the bench "
+        "counts the layers on disk, never the mounted views. The rows without overlay (a "
+        "full checkout per variation, objects copied or hardlinked) are for comparison: "
+        "there the checked-out files, 8 copies of the tree, are most of the disk.",
     ),
     (
         "Capacity: concurrent variations at 20 lines/s, one SSE client each",

@@ -4,7 +4,8 @@ The setup command runs in the backend's sandbox on a fresh checkout of base_sha,
 streamed as `setup_output` events, its network only through the egress proxy. Then a
 second, offline sandbox records the tree as setup left it (`git add -A` + `git write-tree`)
 so each variation's diff can leave setup's files out. The tree is cached by (repository,
-base commit, command, runtime) and copied into every variation's workspace.
+base commit, command, runtime); every variation's workspace starts from it (an overlay
+mount over it as root, else a copy).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class SetupResult:
 
     plan: SetupPlan
     base: str  # base_sha: every diff applies to it
-    tree: Path | None = None  # copy this into each workspace (None: a plain checkout)
+    tree: Path | None = None  # each workspace starts from it (None: a plain checkout)
     tree_sha: str | None = None  # the set-up tree's git tree id (the diff baseline)
     cached: bool = False
 
