@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
+from sqlalchemy.sql import Executable
 
 from app.config import Settings
 from app.db import Database
 from app.egress.gate import EgressGate
 from app.errors import AppError
 from app.events import payloads as events_out
-from app.events.log import EventLog
+from app.events.log import EventLog, EventRow
 from app.judge.record import ranks_of
 from app.judge.step import judge_again_safely, judge_safely
 from app.models import Run, Variation, utcnow
@@ -76,6 +77,7 @@ class RunExecution:
             return
         children: list[asyncio.Task[bool]] = []
         suggesting: asyncio.Task[None] | None = None
+        recording: asyncio.Task[bool] | None = None
         try:
             base_sha = await self._workspaces.prepare(
                 run_id=run.id, repo_url=run.repo_url, ref=run.ref
@@ -83,10 +85,11 @@ class RunExecution:
             if not run.check_command:
                 # A courtesy for the run's reader: worked out beside the launch, not before it.
                 suggesting = asyncio.create_task(self._suggest_check(run.id, base_sha))
-            await self._events.write(
+            recording = await self._queue_write(
                 [events_out.run_status(run.id, RunStatus.RUNNING, base_sha=base_sha)],
                 [repo.set_run(run.id, base_sha=base_sha)],
             )
+            children.append(recording)
             if self._gateway is not None:
                 self._gateway.open_run(run.id, budget_usd=run.budget_usd)
             async with self._set_up(run, base_sha) as ready:
@@ -113,6 +116,7 @@ class RunExecution:
                             events=self._events,
                             gateway=self._gateway,
                         )
+            await recording
             if suggesting is not None:
                 await suggesting
         except asyncio.CancelledError:
@@ -125,11 +129,25 @@ class RunExecution:
         except AppError as exc:  # e.g. the repository could not be cloned, setup failed
             if suggesting is not None:
                 await suggesting
+            if recording is not None:
+                await recording
             failed = VariationStatus.FAILED
             await finalize.stop_pending(self._events, run.id, variations, failed, exc.message)
             await finalize.finish_run(self._events, self._db, run, RunStatus.FAILED, exc.message)
             return
         await finalize.finish_run(self._events, self._db, run, None)
+
+    async def _queue_write(
+        self, rows: list[EventRow], statements: list[Executable]
+    ) -> asyncio.Task[bool]:
+        """Queue a write and return without waiting for its commit (a task that ends with it).
+
+        The event log commits in queue order, so whatever this run writes later (setup,
+        variations, the end) commits after it: the launch need not wait for the commit.
+        """
+        task = asyncio.create_task(self._events.write(rows, statements))
+        await asyncio.sleep(0)  # the task's first step puts the write in the queue
+        return task
 
     async def _suggest_check(self, run_id: str, base_sha: str) -> None:
         suggested = await suggest_check_command(self._workspaces, run_id=run_id, base_sha=base_sha)
