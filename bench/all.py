@@ -36,10 +36,11 @@ BENCHES = [
         "Targets: p50 at most 100 ms for N=1 and 300 ms for N=8 (floor: `bwrap ... true`).\n\n"
         "Where the time goes (per-phase timings of the server, py-spy): before a sandbox "
         "starts, the server resolves the ref (`git fetch` + `rev-parse`), writes the run's "
-        "status, writes one workspace per variation (one `git checkout`: the repository is "
-        "written directly, object files hardlinked from the mirror as root) and hands it to "
-        "the sandbox uid; the user namespace comes from spares made ahead, and the check "
-        "suggestion runs beside the launch. Most of the rest is inside the sandbox: PID 1 "
+        "status, writes the workspaces (one `git checkout`: the repository is written "
+        "directly; as root one checkout per run, its object files hardlinked from the "
+        "mirror, and an overlay mount per variation) and hands them to the sandbox uid; the "
+        "user namespace comes from spares made ahead, and the check suggestion runs beside "
+        "the launch. Most of the rest is inside the sandbox: PID 1 "
         "(a `python3 -I -S` launcher) and the agent program (`python3 -I -S`, importing "
         "asyncio) start before the first line; with N=8 the eight sandboxes share 2 CPUs.",
     ),

@@ -1,6 +1,7 @@
 """Time to the first agent line: no setup vs a cached setup (vs the first, uncached one).
 
     uv run python bench/setup_launch.py [--repeat 3] [--variations 3] [--files 2000]
+        [--workspace-overlay auto|off]
 
 A local repository and a setup command that makes a virtualenv (no pip) and writes
 `--files` small files into it (a stand-in for installed dependencies). Through the real
@@ -8,14 +9,17 @@ server with the local sandbox, for N `command` agents (`echo hi`): the time from
 POST /api/v1/runs to the first `agent_output` event, median over --repeat runs, for runs
 without setup and for runs whose setup tree is cached (the first run with setup, which
 fills the cache, is timed separately). Each run starts once the previous run's working
-trees are removed. What a cached setup costs is copying the set-up tree into each
-variation's workspace (`cp -a`): it grows with the tree's file count and the disk.
+trees are removed. What a cached setup costs: as root (overlay workspaces, the default
+`--workspace-overlay auto`) hardlinking the cached tree into the run's folder once and one
+overlay mount per variation; with `off` (or not root) copying the set-up tree into each
+variation's workspace (`cp -a`), which grows with the tree's file count and the disk.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -28,6 +32,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.repos.overlay import detach_under  # noqa: E402
 from tests.conftest import make_git_repo  # noqa: E402
 from tests.server_process import ServerProcess  # noqa: E402
 
@@ -76,14 +81,19 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--variations", type=int, default=3)
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--workspace-overlay", choices=["auto", "off"], default="auto")
     args = parser.parse_args()
     agent = {"agent": "command", "command": ["echo", "hi"]}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        stack.callback(detach_under, tmp)  # a failed run must leave no mount behind
         repo = make_git_repo(Path(tmp) / "repo", {"README.md": "bench\n"})
         plain = {"repo_url": str(repo), "prompt": "p", "variations": [agent] * args.variations}
         with_setup = {**plain, "setup_command": setup_command(args.files)}
         server = ServerProcess(
-            Path(tmp) / "srv", backend="local", allow_unsandboxed="false"
+            Path(tmp) / "srv",
+            backend="local",
+            allow_unsandboxed="false",
+            workspace_overlay=args.workspace_overlay,
         ).start()
         try:
             await first_line_ms(server, plain)  # warm the clone cache and imports
@@ -99,8 +109,8 @@ async def main() -> None:
             server.stop()
     none_ms, cached_ms = statistics.median(none), statistics.median(cached)
     print(
-        f"local sandbox, N={args.variations} command agents, setup tree +{args.files} files; "
-        f"median of {args.repeat} runs"
+        f"local sandbox, N={args.variations} command agents, setup tree +{args.files} files, "
+        f"workspace overlay {args.workspace_overlay}; median of {args.repeat} runs"
     )
     print(f"  no setup                          {none_ms:8.1f} ms")
     print(f"  setup cached                      {cached_ms:8.1f} ms")

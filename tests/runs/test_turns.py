@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.repos.overlay import is_mounted, unmount
 from tests.conftest import command_spec, wait_finished
 from tests.sse_client import collect
 
@@ -86,6 +88,25 @@ async def test_second_turn_continues_the_workspace(kept: httpx.AsyncClient, git_
     assert first_complete is not None
     rest = await collect(kept, f"/api/v1/runs/{run_id}/stream", last_event_id=first_complete)
     assert [e.id for e in rest] == [i for i in ids if i is not None and i > first_complete]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="overlay workspaces need root")
+async def test_a_turn_mounts_a_workspace_whose_mount_is_gone(
+    kept: httpx.AsyncClient, git_repo: Path, tmp_path: Path
+) -> None:
+    run_id = await _finished_run(kept, git_repo)
+    workspace = tmp_path / "data" / "repos" / "workspaces" / run_id / "1"
+    assert is_mounted(workspace), "as root, a workspace is an overlay mount"
+    unmount(workspace)  # as a reboot leaves a kept workspace: its layers, no mount
+    assert not (workspace / "notes.txt").exists()
+    res = await _reply(kept, run_id, 1, "second")
+    assert res.status_code == 202, res.text
+    run = await wait_finished(kept, run_id)
+    assert run["status"] == "succeeded"
+    assert is_mounted(workspace)
+    assert (workspace / "notes.txt").read_text() == "first\nsecond\n"
+    diff = (await kept.get(f"/api/v1/runs/{run_id}/variations/1/diff")).text
+    assert "+first" in diff and "+second" in diff, diff
 
 
 def _continuation(run: dict[str, Any], n: int) -> tuple[int, bool, str | None, str | None]:
