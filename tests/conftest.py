@@ -17,6 +17,30 @@ from tests.postgres_server import PostgresServer, stop_on_sigterm, wait_ready
 GIT_ID = ["-c", "user.email=test@example.invalid", "-c", "user.name=test"]
 
 
+def inherited_signal_state() -> dict[str, str]:
+    """What a child started now inherits across exec: the process's ignored signals and this
+    thread's blocked ones (Python handlers are not inherited: exec resets them)."""
+    try:
+        status = Path("/proc/thread-self/status").read_text()
+    except OSError:  # no procfs: nothing to compare
+        return {}
+    return {
+        key: value.strip()
+        for key, _, value in (line.partition(":") for line in status.splitlines())
+        if key in ("SigIgn", "SigBlk")
+    }
+
+
+@pytest.fixture(autouse=True)
+def _signals_left_as_found() -> Iterator[None]:
+    """A test must not leave a signal ignored or blocked: every child started after it would
+    inherit that (a CLI started with SIGINT ignored cannot be stopped with Ctrl-C)."""
+    before = inherited_signal_state()
+    yield
+    after = inherited_signal_state()
+    assert after == before, f"this test left the signal state changed: {before} -> {after}"
+
+
 def make_git_repo(root: Path, files: dict[str, str]) -> Path:
     """A committed git repository with these files."""
     root.mkdir(parents=True, exist_ok=True)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.cli.cli_runner import CHECK, PROMPT, aideator, clean_env
+from tests.cli.cli_runner import CHECK, PROMPT, aideator
+from tests.cli.watched_cli import WatchedCli, signal_state
 from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -92,7 +90,16 @@ def test_run_from_a_spec_file(server: ServerProcess, shared_repo: Path, tmp_path
     assert run["repo_url"] == str(shared_repo) and run["winner_policy"] == "best_score"
 
 
-def test_ctrl_c_cancels_the_run(server: ServerProcess, shared_repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("started_as", "signum"),
+    [("foreground", signal.SIGINT), ("background", signal.SIGTERM)],
+    ids=["ctrl-c", "sigterm-with-sigint-ignored"],
+)
+def test_ctrl_c_cancels_the_run(
+    server: ServerProcess, shared_repo: Path, tmp_path: Path, started_as: str, signum: int
+) -> None:
+    # A script's background job starts with SIGINT ignored and keeps it so (as every program
+    # does); SIGTERM, what `kill` and CI timeouts send, cancels it the same way.
     slow = json.dumps({"agent": "command", "command": ["sh", "-c", "echo started; sleep 60"]})
     spec = tmp_path / "slow.json"
     spec.write_text(
@@ -100,22 +107,27 @@ def test_ctrl_c_cancels_the_run(server: ServerProcess, shared_repo: Path, tmp_pa
             {"repo_url": str(shared_repo), "prompt": "wait", "variations": [json.loads(slow)] * 2}
         )
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "run", "--spec", str(spec), "--server", server.url],
+    cli = WatchedCli(
+        "run",
+        "--spec",
+        str(spec),
+        "--server",
+        server.url,
         cwd=tmp_path,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        background=started_as == "background",
+        notes=lambda: "server log tail:\n" + server.log_path.read_text()[-3000:],
     )
-    assert proc.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 60
-    while sum("│ started" in line for line in seen) < 2 and time.monotonic() < deadline:
-        seen.append(proc.stdout.readline())
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    cli.wait_for(
+        lambda lines: sum("│ started" in line for line in lines) >= 2,
+        "both variations print '│ started'",
+        timeout=60,
+    )
+    if started_as == "background":
+        assert "SIGINT: ignored" in signal_state(cli.proc.pid)
+    cli.interrupt(signum)
+    returncode = cli.wait_exit(f"exit after {signal.Signals(signum).name}", timeout=60)
+    stdout, stderr = "".join(cli.stdout), "".join(cli.stderr)
+    assert returncode == 130, stderr
     assert "Ctrl-C: cancelling the run" in stderr and "Traceback" not in stderr
     assert "cancelled" in stdout
     run_id = stdout.split("#/runs/")[1].split()[0]
