@@ -66,6 +66,7 @@ async def run_command(
             env=command_env(os.environ, spec),
             on_stdout=lambda text: emitter.emit("log", text, {"source": "stdout"}),
             on_stderr=lambda text: emitter.emit("log", text, {"source": "stderr"}),
+            batch=emitter.deferred,
         )
     except OSError as exc:
         return _start_failure(emitter, "command", exc)
@@ -98,6 +99,7 @@ async def run_claude_code(
             on_stdout=lambda raw: _write(emitter, translator.feed_line(raw), outcome),
             on_stderr=lambda raw: _write(emitter, translator.feed_stderr(raw), outcome),
             stdin=stdin,
+            batch=emitter.deferred,
         )
     except OSError as exc:
         return _start_failure(emitter, "claude-code", exc)

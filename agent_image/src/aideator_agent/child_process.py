@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 LineCallback = Callable[[str], object]
+# Entered around the lines of one read (e.g. the emitter's deferred flush).
+Batch = Callable[[], AbstractContextManager[object]]
 READ_CHUNK = 65536
 # A single line longer than this is passed on in pieces rather than buffered forever.
 MAX_LINE_BYTES = 16 * 1024 * 1024
@@ -17,17 +20,23 @@ PIPE_DRAIN_GRACE = 2.0
 EXIT_POLL = 0.2
 
 
-async def _pump(stream: asyncio.StreamReader, on_line: LineCallback) -> None:
-    """Split a byte stream into lines (no length limit surprises) and call `on_line`."""
+async def _pump(
+    stream: asyncio.StreamReader, on_line: LineCallback, batch: Batch = contextlib.nullcontext
+) -> None:
+    """Split a byte stream into lines (no length limit surprises) and call `on_line`.
+
+    The complete lines of each read are handed on inside one `batch()`.
+    """
     buffer = b""
     while chunk := await stream.read(READ_CHUNK):
-        buffer += chunk
-        while (cut := buffer.find(b"\n")) >= 0:
-            on_line(buffer[:cut].rstrip(b"\r").decode("utf-8", "replace"))
-            buffer = buffer[cut + 1 :]
-        if len(buffer) > MAX_LINE_BYTES:
-            on_line(buffer.decode("utf-8", "replace"))
-            buffer = b""
+        *lines, rest = (buffer + chunk).split(b"\n")
+        with batch():
+            for line in lines:
+                on_line(line.rstrip(b"\r").decode("utf-8", "replace"))
+            if len(rest) > MAX_LINE_BYTES:
+                on_line(rest.decode("utf-8", "replace"))
+                rest = b""
+        buffer = rest
     if buffer:
         on_line(buffer.rstrip(b"\r").decode("utf-8", "replace"))
 
@@ -75,10 +84,12 @@ class ChildProcess:
         on_stdout: LineCallback,
         on_stderr: LineCallback,
         stdin: bytes | None = None,
+        batch: Batch = contextlib.nullcontext,
     ) -> int:
         """Start `argv`, stream its lines, and return its exit status (128+N if signalled).
 
-        Raises OSError when the program cannot be started.
+        `batch` is entered around the lines of each read. Raises OSError when the program
+        cannot be started.
         """
         self._process = await asyncio.create_subprocess_exec(
             *argv,
@@ -95,8 +106,8 @@ class ChildProcess:
         pumps: list[asyncio.Task[None]] = []
         try:
             pumps += [
-                asyncio.create_task(_pump(process.stdout, on_stdout)),
-                asyncio.create_task(_pump(process.stderr, on_stderr)),
+                asyncio.create_task(_pump(process.stdout, on_stdout, batch)),
+                asyncio.create_task(_pump(process.stderr, on_stderr, batch)),
             ]
             if stdin is not None and process.stdin is not None:
                 # The child may exit without reading its stdin.

@@ -1,13 +1,18 @@
-"""Writes protocol lines to stdout (one flushed JSON object per line) and to the relay."""
+"""Writes protocol lines to stdout (one JSON object per line) and to the relay.
+
+Each line is flushed as it is written, except inside `deferred()`: lines that arrived
+together (one read of a child's output) are written in one go and flushed once at the end.
+"""
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, BinaryIO
 
-from aideator_agent.protocol import build_line, encode_line
+from aideator_agent.protocol import encode_fields
 
 # Secrets shorter than this are not redacted: replacing tiny strings would mangle output.
 _MIN_SECRET_LEN = 8
@@ -31,6 +36,8 @@ class LineEmitter:
         )
         self._seq = 0
         self._lock = threading.Lock()
+        self._deferred = 0  # > 0: inside deferred(), flush at its end
+        self._unflushed = False
         self.result_sent = False
 
     @property
@@ -49,18 +56,36 @@ class LineEmitter:
         with self._lock:
             seq = self._seq
             self._seq += 1
-            encoded = self._redact(encode_line(build_line(seq, line_type, text, data)))
+            encoded = self._redact(encode_fields(seq, line_type, text, data))
             if line_type == "result":
                 self.result_sent = True
             try:
                 self._out.write(encoded.encode("utf-8", "replace") + b"\n")
-                self._out.flush()
+                if self._deferred:
+                    self._unflushed = True
+                else:
+                    self._out.flush()
             except (BrokenPipeError, ValueError):
                 # The reader went away; keep working so the relay still gets the lines.
                 pass
             for sink in self._sinks:
                 sink(seq, encoded)
             return seq
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Lines emitted inside are flushed once, when the block ends."""
+        with self._lock:
+            self._deferred += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._deferred -= 1
+                if not self._deferred and self._unflushed:
+                    self._unflushed = False
+                    with suppress(BrokenPipeError, ValueError):  # the reader went away
+                        self._out.flush()
 
     def _redact(self, encoded: str) -> str:
         # Secrets are tokens of JSON-safe characters, so a plain replace is exact.

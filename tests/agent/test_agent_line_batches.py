@@ -1,0 +1,101 @@
+"""The agent's fast path: lines encoded without a dict, written once per read of the child."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from typing import Any
+
+from aideator_agent import child_process
+from aideator_agent.emitter import LineEmitter
+from aideator_agent.protocol import build_line, encode_fields, encode_line
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_text = st.one_of(st.none(), st.text())
+_data = st.one_of(
+    st.none(),
+    st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=1),
+    st.dictionaries(
+        st.text(max_size=8),
+        st.one_of(st.integers(), st.text(), st.booleans(), st.none(), st.lists(st.integers())),
+        max_size=4,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(seq=st.integers(0, 2**62), line_type=st.text(), text=_text, data=_data)
+def test_direct_encoding_is_the_dict_encoding(
+    seq: int, line_type: str, text: str | None, data: dict[str, Any] | None
+) -> None:
+    # Twice: the second call of a one-tag line takes the cached tag.
+    for _ in range(2):
+        assert encode_fields(seq, line_type, text, data) == encode_line(
+            build_line(seq, line_type, text, data)
+        )
+
+
+class CountingOut(io.BytesIO):
+    """An output that counts its flushes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+class ChunkedStream:
+    """A StreamReader stand-in handing out fixed chunks, then EOF."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = list(chunks)
+
+    async def read(self, _n: int) -> bytes:
+        return self._chunks.pop(0) if self._chunks else b""
+
+
+def pump(chunks: list[bytes], emitter: LineEmitter) -> None:
+    stream: Any = ChunkedStream(chunks)
+    asyncio.run(
+        child_process._pump(
+            stream, lambda text: emitter.emit("log", text, {"source": "stdout"}), emitter.deferred
+        )
+    )
+
+
+def test_lines_of_one_read_are_flushed_once_and_split_lines_are_joined() -> None:
+    out = CountingOut()
+    emitter = LineEmitter(out)
+    pump([b"one\ntwo\nthr", b"ee\r\nfour\n", b"five"], emitter)
+    lines = [json.loads(raw) for raw in out.getvalue().splitlines()]
+    assert [line["text"] for line in lines] == ["one", "two", "three", "four", "five"]
+    assert [line["seq"] for line in lines] == [0, 1, 2, 3, 4]
+    # One flush per read that completed lines (2), and one for the unterminated tail.
+    assert out.flushes == 3
+
+
+def test_an_overlong_partial_line_is_passed_on_in_its_batch(monkeypatch: Any) -> None:
+    monkeypatch.setattr(child_process, "MAX_LINE_BYTES", 8)
+    out = CountingOut()
+    emitter = LineEmitter(out)
+    pump([b"short\n0123456789", b"abc\n"], emitter)
+    texts = [json.loads(raw)["text"] for raw in out.getvalue().splitlines()]
+    assert texts == ["short", "0123456789", "abc"]
+
+
+def test_outside_a_batch_every_line_is_flushed() -> None:
+    out = CountingOut()
+    emitter = LineEmitter(out)
+    emitter.emit("log", "a")
+    emitter.emit("log", "b")
+    assert out.flushes == 2
+    with emitter.deferred():
+        emitter.emit("log", "c")
+        with emitter.deferred():
+            emitter.emit("log", "d")
+        assert out.flushes == 2  # the inner block does not flush for the outer one
+    assert out.flushes == 3
