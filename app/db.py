@@ -12,6 +12,7 @@ contains one is stored rather than failing the whole transaction.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,23 +39,27 @@ def _sqlite_file(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
+def _set_pragmas(dbapi_conn: Any, *, busy_timeout_ms: int, writer: bool) -> None:
+    # Let us issue BEGIN ourselves; pysqlite's implicit BEGIN is DEFERRED.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives a process crash (SIGKILL); only power loss can roll back
+    # the last transactions.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    if writer:
+        # Checkpoints (which fsync) run from a background task, not inside a commit of
+        # the write path, where they stalled every stream for a moment.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
+
+
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let us issue BEGIN ourselves; pysqlite's implicit BEGIN is DEFERRED.
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a process crash (SIGKILL); only power loss can roll back
-        # the last transactions.
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if immediate:
-            # Checkpoints (which fsync) run from a background task, not inside a commit of
-            # the write path, where they stalled every stream for a moment.
-            cursor.execute("PRAGMA wal_autocheckpoint=0")
-        cursor.close()
+        _set_pragmas(dbapi_conn, busy_timeout_ms=BUSY_TIMEOUT_MS, writer=immediate)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -111,6 +116,8 @@ class Database:
             file.parent.mkdir(parents=True, exist_ok=True)
         self.write_engine = create_async_engine(url, pool_size=4, max_overflow=4)
         self.read_engine = create_async_engine(url, pool_size=8, max_overflow=16)
+        self._file = file
+        self._lines_conn: sqlite3.Connection | None = None
         if self.is_sqlite:
             _configure_sqlite(self.write_engine, immediate=True)
             _configure_sqlite(self.read_engine, immediate=False)
@@ -160,7 +167,23 @@ class Database:
         async with self.writer() as conn:
             await conn.exec_driver_sql("SELECT 1")
 
+    def lines_connection(self) -> sqlite3.Connection | None:
+        """SQLite file: a connection for batches of agent lines, used on the event loop's own
+        thread (app/events/sqlite_lines.py says why). It never waits for SQLite's write lock
+        (busy timeout 0): when another writer holds it, the caller takes the pooled path.
+        None for PostgreSQL or an in-memory database."""
+        if self._file is None:
+            return None
+        if self._lines_conn is None:
+            conn = sqlite3.connect(self._file, isolation_level=None, check_same_thread=False)
+            _set_pragmas(conn, busy_timeout_ms=0, writer=True)
+            self._lines_conn = conn
+        return self._lines_conn
+
     async def dispose(self) -> None:
         """Close all pooled connections."""
+        if self._lines_conn is not None:
+            self._lines_conn.close()
+            self._lines_conn = None
         await self.write_engine.dispose()
         await self.read_engine.dispose()

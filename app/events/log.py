@@ -160,9 +160,14 @@ class EventLog:
 
     async def append(self, row: EventRow) -> None:
         """Queue one event (agent lines); waits only when the queue is full (back-pressure)."""
-        while self._queued_rows >= self._queue_max:
+        while not self.offer(row):
             self._room.clear()
             await self._room.wait()
+
+    def offer(self, row: EventRow) -> bool:
+        """`append` without waiting: False (nothing queued) when the queue is full."""
+        if self._queued_rows >= self._queue_max:
+            return False
         last = self._pending[-1] if self._pending else None
         if last is not None and last.lines and len(last.rows) < self._batch_max:
             last.rows.append(row)
@@ -171,6 +176,7 @@ class EventLog:
             self._pending.append(_Write(rows=[row], run_ids={row.run_id}, lines=True))
         self._queued_rows += 1
         self._wake.set()
+        return True
 
     async def _put(self, item: _Write) -> None:
         while self._queued_rows >= self._queue_max:
@@ -257,7 +263,7 @@ class EventLog:
         self.committing = {}
         if self.db.is_sqlite and all(item.lines for item in batch):
             lines = [row for item in batch for row in item.rows]
-            numbers, inserted = await commit_lines(self.db.write_engine, lines, _sqlite_stamp())
+            numbers, inserted = await commit_lines(self.db, lines, _sqlite_stamp())
             self._remember(lines, numbers, inserted)
             return
         async with self.db.writer() as conn:

@@ -16,7 +16,7 @@ _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _decode = json.JSONDecoder().raw_decode
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AgentLine:
     """One normalized agent line."""
 

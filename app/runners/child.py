@@ -20,6 +20,8 @@ from pathlib import Path
 from app.runners.base import AgentExit
 
 LINE_LIMIT = 64 * 1024 * 1024  # the result line carries the whole diff
+READ_CHUNK = 256 * 1024
+TOO_LONG = '{"v":1,"seq":-1,"type":"log","text":"[line too long, dropped]"}'
 STDERR_TAIL_LINES = 200
 
 
@@ -85,6 +87,36 @@ async def _drain(stream: asyncio.StreamReader, tail: deque[str]) -> None:
         tail.append(line.decode("utf-8", errors="replace").rstrip("\n"))
 
 
+async def _stdout_lines(stream: asyncio.StreamReader) -> AsyncGenerator[str, None]:
+    """The stream's lines (without the newline), split from large reads: an agent printing
+    fast costs one read per batch of lines, not one wake-up per line. A line over
+    LINE_LIMIT is dropped, with a note in its place."""
+    parts: list[bytes] = []  # the unfinished line
+    size = 0
+    dropping = False
+    while chunk := await stream.read(READ_CHUNK):
+        if b"\n" not in chunk:
+            if not dropping:
+                parts.append(chunk)
+                size += len(chunk)
+                if size > LINE_LIMIT:
+                    parts, size, dropping = [], 0, True
+            continue
+        head, *complete, rest = chunk.split(b"\n")
+        if dropping:
+            dropping = False
+            yield TOO_LONG
+        else:
+            yield b"".join((*parts, head)).decode("utf-8", errors="replace")
+        for line in complete:
+            yield line.decode("utf-8", errors="replace")
+        parts, size = ([rest], len(rest)) if rest else ([], 0)
+    if dropping:
+        yield TOO_LONG
+    elif parts:
+        yield b"".join(parts).decode("utf-8", errors="replace")
+
+
 async def stream_child(
     argv: Sequence[str],
     *,
@@ -119,15 +151,8 @@ async def stream_child(
     stderr_task = asyncio.create_task(_drain(proc.stderr, tail))
     finished = False
     try:
-        while True:
-            try:
-                raw = await proc.stdout.readline()
-            except ValueError:  # a line over LINE_LIMIT: keep going, note it
-                yield '{"v":1,"seq":-1,"type":"log","text":"[line too long, dropped]"}'
-                continue
-            if not raw:
-                break
-            yield raw.decode("utf-8", errors="replace")
+        async for line in _stdout_lines(proc.stdout):
+            yield line
         code = await proc.wait()
         await stderr_task
         finished = True

@@ -79,7 +79,9 @@ async def pump_agent(
         if job.seq_base and line.seq is not None:
             # A follow-up turn numbers its lines after the earlier turns' lines.
             line = AgentLine(line.type, line.seq + job.seq_base, line.text, line.data)
-        await events.append(events_out.agent_line(job.run_id, job.variation_id, line, job.turn))
+        row = events_out.agent_line(job.run_id, job.variation_id, line, job.turn)
+        if not events.offer(row):  # the queue is full: wait for room (back-pressure)
+            await events.append(row)
     if final is None:
         outcome.error = "agent ended without reporting how it exited"
         return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
@@ -130,3 +132,40 @@ async def test_two_writers_a_resuming_reader_never_skips(database_url: str) -> N
         await _close(db_a, log_a)
         await _close(db_b, log_b)
         await reader.dispose()
+
+
+async def test_sqlite_lines_wait_for_a_writer_holding_the_lock(tmp_path: Path) -> None:
+    """Lines commit on the loop's own connection, which never waits for the write lock:
+    while another connection holds it they go through the driver's thread, which waits."""
+    from app import schema
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}"
+    db = Database(url)
+    await schema.upgrade(db)
+    log = EventLog(db, on_commit=lambda _ids: None)
+    await log.start()
+    await log.write(statements=[insert(repo.RUNS).values(_run("r").model_dump())])
+
+    async def committed(count: int) -> list[int]:
+        for _ in range(500):
+            numbers = await _numbers(db, "r")
+            if len(numbers) >= count:
+                return numbers
+            await asyncio.sleep(0.01)
+        return await _numbers(db, "r")
+
+    holder = sqlite3.connect(tmp_path / "aideator.db", isolation_level=None)
+    try:
+        await log.append(event_row("r", "agent_output", {"n": 1}, variation_id=0, seq=1))
+        assert await committed(1) == [1]
+        direct = db.lines_connection()
+        assert direct is not None and not direct.in_transaction  # the loop's connection
+        holder.execute("BEGIN IMMEDIATE")
+        await log.append(event_row("r", "agent_output", {"n": 2}, variation_id=0, seq=2))
+        await asyncio.sleep(0.3)
+        assert await _numbers(db, "r") == [1], "committed while another writer held the lock"
+        holder.execute("COMMIT")
+        assert await committed(2) == [1, 2]
+    finally:
+        holder.close()
+        await _close(db, log)
