@@ -113,7 +113,7 @@ class TestSandboxCgroup:
                 setup=ChildSetup(cgroup_procs=cgroup.procs),
             )
         ]
-        assert items[0] == "ok\n" and isinstance(items[-1], AgentExit)
+        assert items[0] == "ok" and isinstance(items[-1], AgentExit)
         assert (tmp_path / "cgroup.procs").read_text() == "0"  # "0": the writing process
 
     def test_remove_deletes_an_empty_cgroup(self, tmp_path: Path) -> None:
