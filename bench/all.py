@@ -34,15 +34,21 @@ BENCHES = [
         "Launch: POST /runs to the first agent line (local sandbox)",
         ["bench/launch.py", "--repeat", "5", "--backend", "local"],
         "Targets: p50 at most 100 ms for N=1 and 300 ms for N=8 (floor: `bwrap ... true`).\n\n"
-        "Where the time goes (per-phase timings of the server, py-spy): before a sandbox "
-        "starts, the server resolves the ref (`git fetch` + `rev-parse`), writes the run's "
-        "status, writes the workspaces (one `git checkout`: the repository is written "
-        "directly; as root one checkout per run, its object files hardlinked from the "
-        "mirror, and an overlay mount per variation) and hands them to the sandbox uid; the "
-        "user namespace comes from spares made ahead, and the check suggestion runs beside "
-        "the launch. Most of the rest is inside the sandbox: PID 1 "
-        "(a `python3 -I -S` launcher) and the agent program (`python3 -I -S`, importing "
-        "asyncio) start before the first line; with N=8 the eight sandboxes share 2 CPUs.",
+        "Where the time goes (server timestamps per phase, py-spy, strace of the sandbox's "
+        "processes; N=1, medians, at load average ~7 on 2 CPUs): POST to 202 ~25 ms; the "
+        "run's `running` status ~10 ms; the ref (`git fetch` + `rev-parse`) ~50 ms; then "
+        "~20 ms while the check suggestion's `git` is spawned and the base commit's write "
+        "is queued (not waited for); the setup plan (one `git` read of the devcontainer file and its "
+        "record) ~25 ms; the workspace (one checkout per run, an overlay mount per "
+        "variation) ~30 ms; the variation's `running` write ~10 ms; sandbox set-up and "
+        "spawn ~13 ms; inside the sandbox to the first line ~90 ms (bwrap ~6-10 ms; PID 1, "
+        "a `python3 -I -S` launcher importing only what it uses, ~20-26 ms of CPU; the agent "
+        "program to its `starting` line, said before asyncio and the agent kinds load, "
+        "~40 ms); commit and SSE ~8 ms. With N=8 the server's part is ~190 ms before the "
+        "first spawn, then each hand-over and spawn holds the event loop 10-25 ms, and the "
+        "eight sandboxes (~200 ms of CPU each to the end: the two interpreters, asyncio "
+        "~50 ms of it, five `git` processes) share 2 CPUs. Before/after measurements: "
+        "docs/benchmarks-history.md.",
     ),
     (
         "Setup: time to the first agent line, cached setup vs none (local sandbox)",
