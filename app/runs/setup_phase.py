@@ -120,10 +120,18 @@ class SetupPhase:
     async def prepared(self, run: Run, base_sha: str) -> AsyncIterator[SetupResult]:
         """Set up (or find the cached tree); the tree stays valid while the context lasts."""
         plan = await plan_setup(run, base_sha, self._workspaces)
-        await self._record(run, command=plan.command, source=plan.source, image=plan.image)
+        planned = {"command": plan.command, "source": plan.source, "image": plan.image}
         if plan.command is None or self._runner.capabilities.setup is SetupLocation.BACKEND:
-            yield SetupResult(plan, base_sha)
+            # Nothing runs here: the plan's record is queued, not waited for (the event log
+            # commits in queue order, so it still lands before anything the variations write).
+            recording = asyncio.create_task(self._record(run, **planned))
+            await asyncio.sleep(0)  # the task's first step puts the write in the queue
+            try:
+                yield SetupResult(plan, base_sha)
+            finally:
+                await recording
             return
+        await self._record(run, **planned)
         key = setup_key(
             repo_url=run.repo_url,
             base_sha=base_sha,
