@@ -19,16 +19,21 @@ BENCHES = [
         "most 15 ms at 8 variations x 250 lines/s with 20 clients; at least 50,000 lines/s "
         "into the durable log with one client. Each store's section ends with a py-spy profile "
         "of the server (an extra round, not counted): where the time goes.\n\n"
-        "Where the time goes: per line in B the server reads it from the agent's pipe, parses "
-        "the protocol JSON, encodes the stored JSON straight from its fields, and per batch "
-        "of up to 1,000 lines runs one transaction (SQLite: one function on the driver's "
-        "thread; PostgreSQL: one INSERT ... SELECT FROM unnest); the committed events go to "
-        "the hub already SSE-encoded, once for all clients, with no read back. What is left "
-        "is Python work per line (read, parse, encode). On 2 CPUs the agent wrapper and the "
-        "measuring client share the machine with the server, so B's wall rate stays below "
-        "1 / (server CPU per line); the CPU per line is the figure a change can be judged "
-        "by. In A the largest item is the run's start-up (8 agents started, 8 trees checked "
-        "out). Before/after measurements of each change: docs/benchmarks-history.md.",
+        "Where the time goes: per line in B the agent program reads the command's output "
+        "in large reads and writes each read's lines as one batch (one write and one flush, "
+        "not one per line); the server splits its stdout from 256 KiB reads, parses the "
+        "protocol JSON, encodes the stored JSON straight from its fields and queues it "
+        "without a coroutine per line; per batch of up to 1,000 lines it runs one "
+        "transaction (SQLite: on the event loop's own connection, since on the driver's "
+        "thread each row's binding waited for the GIL; PostgreSQL: one INSERT ... SELECT "
+        "FROM unnest); the committed events go to the hub already SSE-encoded, once for all "
+        "clients, with no read back. What is left is Python work per line in three "
+        "processes (the agent program, the server, the measuring client) sharing 2 CPUs "
+        "with the line generator, so B's wall rate stays below 1 / (the sum of their CPU "
+        "per line); the server's CPU per line is the figure a server change can be judged "
+        "by. In A the largest items are the run's start-up (8 agents, 8 workspaces) and "
+        "the fan-out: each commit is one write per client. Before/after measurements of "
+        "each change: docs/benchmarks-history.md.",
     ),
     (
         "Launch: POST /runs to the first agent line (local sandbox)",

@@ -5,7 +5,8 @@
 
 Scenario A (latency): N variations each printing R lines/s for S seconds, M SSE clients;
 lines start 3 s after the run is created, once every agent is up (relay, not start-up, latency).
-Scenario B (throughput): one variation printing as fast as it can, one client.
+Scenario B (throughput): one variation printing as fast as it can, one client; lines/s into
+the durable log and to the client while it prints (from its first to its last printed line).
 Baselines, in the same run: the same line generator read over a raw pipe, and a bare batched
 insert into the store's events table (bench/insert_floor.py). Stores: `sqlite` and
 `postgresql` (a throwaway cluster of Debian's PostgreSQL on loopback, as in the tests).
@@ -51,6 +52,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> tuple[float, float]:
+    """CPU-seconds every process on the machine has used so far, and wall seconds now."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    busy = user + nice + system + irq + softirq + steal
+    return busy / os.sysconf("SC_CLK_TCK"), time.monotonic()
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile (nearest rank) in milliseconds."""
     if not values:
@@ -80,12 +89,14 @@ async def client_reader(base: str, url: str, expect: int) -> dict[str, object]:
                 if cut < 0:
                     continue
                 block, buffer = buffer[: cut + 2], buffer[cut + 2 :]
-                for vid, stamp, n in LINE.findall(block):
+                found = LINE.findall(block)
+                for vid, stamp, n in found:
                     lat.append(now - int(stamp))
                     key = (int(vid), int(n))
                     seen[key] = seen.get(key, 0) + 1
-                first = first or time.perf_counter()
-                last = time.perf_counter()
+                if found:  # the rate over the printed lines, as for the durable log
+                    first = first or time.perf_counter()
+                    last = time.perf_counter()
                 if b"event: complete" in block:
                     break
     return {
@@ -106,14 +117,16 @@ async def through_server(
     profile: Path | None = None,
 ) -> dict[str, object]:
     """Start one run and read it with `clients` SSE clients (sampled into `profile`)."""
-    # Lines start 3 s from now, when every variation's agent is running (see emit_lines.py).
-    start_at = f"{time.time() + 3:.3f}"
+    # Several variations: lines start 3 s from now, when every variation's agent is running
+    # (see emit_lines.py). One: at once (its rates count only the printed lines anyway).
+    start_at = f"{time.time() + (3 if variations > 1 else 0):.3f}"
     spec = {
         "agent": "command",
         "command": [sys.executable, EMIT, str(count), str(rate), start_at],
     }
     assert server.proc is not None
     cpu_before = cpu_seconds(server.proc.pid)
+    machine_before = machine_busy_seconds()
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         res = await client.post(
             "/api/v1/runs",
@@ -130,6 +143,9 @@ async def through_server(
         if sampler is not None:
             sampler.stop()
     cpu = cpu_seconds(server.proc.pid) - cpu_before
+    machine_after = machine_busy_seconds()
+    busy = machine_after[0] - machine_before[0]
+    wall = machine_after[1] - machine_before[1]
     lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
     return {
         "lines": variations * count,
@@ -142,24 +158,33 @@ async def through_server(
         # Server CPU per line, whole run included (start-up, set-up, scoring): a cost that
         # other jobs on a shared machine slow down far less than they slow down wall time.
         "cpu_us_per_line": 1e6 * cpu / (variations * count),
+        # Every process on the machine (agents, server, clients, anything else running).
+        "machine_cpus_busy": busy / wall,
+        "machine_us_per_line": 1e6 * busy / (variations * count),
     }
 
 
 async def durable_rate(server: ServerProcess, run_id: str) -> float:
-    """Agent lines committed per second, from the commit times stored with each row."""
+    """Printed lines committed per second, from the commit times stored with each row.
+
+    Over the generator's lines (`log` lines) only: the agent's own first lines come before
+    the generator's start time (see through_server), which is not the relay's throughput.
+    """
     query = (
         "SELECT min(created_at), max(created_at), count(*) FROM events "
-        "WHERE run_id = {} AND type = 'agent_output'"
+        "WHERE run_id = {} AND type = 'agent_output' AND {}"
     )
     url = server.env["AIDEATOR_DATABASE_URL"]
     if url.startswith("sqlite"):
+        printed = "json_extract(payload, '$.type') = 'log'"
         with sqlite3.connect(server.data_dir / "aideator.db") as conn:
-            first, last, count = conn.execute(query.format("?"), (run_id,)).fetchone()
+            first, last, count = conn.execute(query.format("?", printed), (run_id,)).fetchone()
         first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
     else:
+        printed = "payload::json->>'type' = 'log'"
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
-            first, last, count = await conn.fetchrow(query.format("$1"), run_id)
+            first, last, count = await conn.fetchrow(query.format("$1", printed), run_id)
         finally:
             await conn.close()
     span = (last - first).total_seconds()
@@ -277,6 +302,11 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
         f"  server CPU {burst['cpu_us_per_line']:.1f} us/line: "
         f"{1e6 / burst['cpu_us_per_line']:.0f} lines per CPU-second of the server "
         f"({1e6 / burst['cpu_us_per_line'] / floor_cpu:.2f} of the insert floor's)"
+    )
+    print(
+        f"  whole machine during B: {burst['machine_cpus_busy']:.2f} of {os.cpu_count()} CPUs "
+        f"busy, {burst['machine_us_per_line']:.1f} us of CPU per line in all processes "
+        "(line generator, agent program, server, client)"
     )
     for key, path in profile.items():
         if path is not None:
