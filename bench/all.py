@@ -36,6 +36,14 @@ BENCHES = [
         "each change: docs/benchmarks-history.md.",
     ),
     (
+        "Relay: the server's own path in one process",
+        ["bench/relay_path.py", "--repeat", "3"],
+        "What the server spends per agent line with no other process on the CPUs: a `cat` "
+        "stands in for the agent, and the server's own code reads, parses, encodes, "
+        "commits (SQLite) and SSE-encodes each line. CPU time per line is the figure that "
+        "other jobs on the machine disturb least.",
+    ),
+    (
         "Launch: POST /runs to the first agent line (local sandbox)",
         ["bench/launch.py", "--repeat", "5", "--backend", "local"],
         "Targets: p50 at most 100 ms for N=1 and 300 ms for N=8 (floor: `bwrap ... true`).\n\n"
