@@ -14,6 +14,8 @@ mounted (merged) views, which would count the base again. It times (median of --
     base's object files hardlinked from the mirror; full checkouts with copied objects
     otherwise),
   - for comparison, the rejected alternatives: N hardlinked local clones and N `git worktree add`.
+The overlay row is also measured after `git add -A` in each workspace (what computing a
+variation's diff writes: a new index, copied up into each upper layer).
 
 Usage: uv run python bench/worktrees.py [--files 2000] [--trees 8] [--repeat 3] [--dir DIR]
 """
@@ -173,6 +175,14 @@ async def main() -> None:
             disk[way] = await asyncio.to_thread(
                 disk_bytes, cache.layout.mirrors, cache.layout.run_dir("bench")
             )
+            if overlay:  # what each variation's diff adds: `git add -A` rewrites its index
+                for v in range(opts.trees):
+                    await asyncio.to_thread(
+                        git, "-C", cache.workspace_path("bench", v), "add", "-A"
+                    )
+                disk[f"{way}, after `git add -A` in each"] = await asyncio.to_thread(
+                    disk_bytes, cache.layout.mirrors, cache.layout.run_dir("bench")
+                )
             await cache.remove_run("bench")  # unmounts
         cache = RepoCache(tmp / "cache", allow_local=True, link_objects=root, overlay=root)
         base = await cache.prepare(run_id="bench", repo_url=str(src), ref=None)

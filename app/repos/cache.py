@@ -21,7 +21,7 @@ from app.repos.overlay import probe
 from app.repos.refs import check_ref_syntax, is_full_sha
 from app.repos.snapshot import earlier_snapshot, is_repository_root, snapshot_folder
 from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
-from app.repos.workspace import check_out, seed_repository
+from app.repos.workspace import backdate_files, check_out, seed_repository
 
 log = structlog.get_logger()
 
@@ -249,6 +249,7 @@ class RepoCache:
                 run_id,
                 f"commit-{base_sha}",
                 lambda path: self._check_out_tree(path, run_id=run_id, base_sha=base_sha),
+                settle=self._refresh_index,
             )
             await self._trees.mount(run_id, variation_id, lower)
         else:
@@ -283,6 +284,27 @@ class RepoCache:
         await asyncio.to_thread(workspace.parent.mkdir, parents=True, exist_ok=True)
         await copy_directory(source, workspace)
         return workspace
+
+    async def _refresh_index(self, tree: Path) -> None:
+        """Make git in every variation find the base's files clean, without hashing them.
+
+        A file git must hash again (its ctime changed by the hand-over's chown, or its mtime
+        in the same second as the index: "racily clean") makes `git add` touch the shared
+        pack (freshening it), which an overlay then copies up whole. So the files' mtimes are
+        set two seconds back and the index records their stat data anew. Only our own
+        checkout: git never runs on the host in a tree an agent or setup wrote.
+        """
+        await asyncio.to_thread(backdate_files, tree, 2.0)
+        code, _, err = await run_git_status(
+            ["-C", str(tree), "update-index", "-q", "--refresh"],
+            settings=self._settings(None),
+            what="refreshing the index",
+            limit_seconds=self.clone_timeout,
+            # Handed to the sandbox user, but only ever written by us (never mounted yet).
+            extra_config=[("safe.directory", str(tree))],
+        )
+        if code != 0:  # not fatal: git in the variations hashes the files again
+            log.warning("base_index_refresh_failed", error=err.decode(errors="replace")[-300:])
 
     def _check_base(self, run_id: str, base_sha: str) -> Path:
         if not is_full_sha(base_sha):

@@ -44,11 +44,17 @@ class OverlayTrees:
         self._ready: dict[tuple[str, str], Path] = {}
 
     async def base(
-        self, run_id: str, key: str, make: Callable[[Path], Awaitable[object]] | None
+        self,
+        run_id: str,
+        key: str,
+        make: Callable[[Path], Awaitable[object]] | None,
+        *,
+        settle: Callable[[Path], Awaitable[object]] | None = None,
     ) -> Path:
         """The run's base tree `key`, made once by `make(path)` and handed to the owner.
 
         `make` None: `key` is already a tree in the run's folder (the run's set-up tree).
+        `settle(path)`: runs last, once the tree is handed over (before any mount).
         """
         lock = self._locks.setdefault((run_id, key), asyncio.Lock())
         async with lock:
@@ -64,6 +70,10 @@ class OverlayTrees:
                 await make(path)
             if self.owner is not None:
                 await asyncio.to_thread(give_tree, path, *self.owner)
+            if settle is not None:
+                await settle(path)
+                if self.owner is not None:  # what settling wrote (a new git index)
+                    await asyncio.to_thread(give_tree, path, *self.owner)
             self._ready[(run_id, key)] = path
             return path
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import time
 from pathlib import Path
 
 from app.repos.git_process import GitSettings, run_git
@@ -111,6 +112,16 @@ def give_tree(tree: Path, uid: int, gid: int) -> None:
     for top, dirs, files in os.walk(tree):
         for name in [*dirs, *files]:
             _give(os.path.join(top, name), uid, gid)
+
+
+def backdate_files(tree: Path, seconds: float) -> None:
+    """Set the mtime of every checked-out file (not `.git`) `seconds` back (blocking)."""
+    when = time.time() - seconds
+    for top, dirs, files in os.walk(tree):
+        if top == str(tree):
+            dirs[:] = [name for name in dirs if name != ".git"]
+        for name in files:
+            os.utime(os.path.join(top, name), (when, when), follow_symlinks=False)
 
 
 def _give(path: str, uid: int, gid: int) -> None:

@@ -144,6 +144,11 @@ async def test_the_base_is_handed_over_once_and_hand_over_copies_nothing_up(
         assert tree.stat().st_uid == OWNER
         upper = cache.layout.layers_dir("run-o", int(tree.name)) / "upper"
         assert list(upper.iterdir()) == []  # nothing was copied up
+    # The base's index is settled: git finds every file clean and hashes none, so it never
+    # freshens (touches) the shared pack, which the overlay would copy up whole.
+    await agit("-c", "safe.directory=*", "add", "-A", cwd=trees[0])
+    copied = [p for p in cache.layout.layers_dir("run-o", 0).rglob("*") if p.is_file()]
+    assert not [p for p in copied if "objects" in p.parts], copied
 
 
 async def test_a_set_up_tree_from_elsewhere_is_copied_once_per_run(
