@@ -53,15 +53,19 @@ BENCHES = [
         "~20 ms while the check suggestion's `git` is spawned and the base commit's write "
         "is queued (not waited for); the setup plan (one `git` read of the devcontainer "
         "file and its record) ~25 ms; the workspace (one checkout per run, an overlay mount per "
-        "variation) ~30 ms; the variation's `running` write ~10 ms; sandbox set-up and "
+        "variation) 30-65 ms; the variation's `running` write ~10 ms; sandbox set-up and "
         "spawn ~13 ms; inside the sandbox to the first line ~90 ms (bwrap ~6-10 ms; PID 1, "
         "a `python3 -I -S` launcher importing only what it uses, ~20-26 ms of CPU; the agent "
         "program to its `starting` line, said before asyncio and the agent kinds load, "
         "~40 ms); commit and SSE ~8 ms. With N=8 the server's part is ~190 ms before the "
-        "first spawn, then each hand-over and spawn holds the event loop 10-25 ms, and the "
-        "eight sandboxes (~200 ms of CPU each to the end: the two interpreters, asyncio "
-        "~50 ms of it, five `git` processes) share 2 CPUs. Before/after measurements: "
-        "docs/benchmarks-history.md.",
+        "first spawn; the eight `running` writes, hand-overs (1-4 ms each in a thread) and "
+        "spawns then share the event loop, the last spawn ~250 ms after the first; the "
+        "eight sandboxes (140-200 ms of CPU each to the end: the two interpreters, asyncio "
+        "~50 ms of it, five `git` processes) share 2 CPUs. The sandbox alone, without the "
+        "server (`bench/sandbox_start.py`), took 74-118 ms to the first line at N=1 and "
+        "490-670 ms at N=8 at load 3-6: at N=8 the sandboxes alone exceed the 300 ms target "
+        "on 2 CPUs. Before/after "
+        "measurements: docs/benchmarks-history.md.",
     ),
     (
         "Setup: time to the first agent line, cached setup vs none (local sandbox)",
