@@ -11,9 +11,10 @@ from pathlib import Path
 import structlog
 
 from app.errors import RepoError
+from app.repos.base_files import list_blobs, read_blob
 from app.repos.credentials import GitCredential, GitCredentials, explain_auth_failure
 from app.repos.directories import copy_directory, remove_tree
-from app.repos.git_process import GitSettings, run_git, run_git_status
+from app.repos.git_process import GitSettings
 from app.repos.layers import OverlayTrees
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
 from app.repos.mirror import resolve_ref, sync_mirror
@@ -21,7 +22,7 @@ from app.repos.overlay import probe
 from app.repos.refs import check_ref_syntax, is_full_sha
 from app.repos.snapshot import earlier_snapshot, is_repository_root, snapshot_folder
 from app.repos.url_policy import CheckedRepoUrl, Resolver, check_repo_url_details
-from app.repos.workspace import backdate_files, check_out, seed_repository
+from app.repos.workspace import apply_patch, check_out, seed_repository, settle_index
 
 log = structlog.get_logger()
 
@@ -286,25 +287,11 @@ class RepoCache:
         return workspace
 
     async def _refresh_index(self, tree: Path) -> None:
-        """Make git in every variation find the base's files clean, without hashing them.
-
-        A file git must hash again (its ctime changed by the hand-over's chown, or its mtime
-        in the same second as the index: "racily clean") makes `git add` touch the shared
-        pack (freshening it), which an overlay then copies up whole. So the files' mtimes are
-        set two seconds back and the index records their stat data anew. Only our own
-        checkout: git never runs on the host in a tree an agent or setup wrote.
-        """
-        await asyncio.to_thread(backdate_files, tree, 2.0)
-        code, _, err = await run_git_status(
-            ["-C", str(tree), "update-index", "-q", "--refresh"],
-            settings=self._settings(None),
-            what="refreshing the index",
-            limit_seconds=self.clone_timeout,
-            # Handed to the sandbox user, but only ever written by us (never mounted yet).
-            extra_config=[("safe.directory", str(tree))],
+        error = await settle_index(
+            tree, settings=self._settings(None), limit_seconds=self.clone_timeout
         )
-        if code != 0:  # not fatal: git in the variations hashes the files again
-            log.warning("base_index_refresh_failed", error=err.decode(errors="replace")[-300:])
+        if error is not None:  # not fatal: git in the variations hashes the files again
+            log.warning("base_index_refresh_failed", error=error)
 
     def _check_base(self, run_id: str, base_sha: str) -> Path:
         if not is_full_sha(base_sha):
@@ -343,13 +330,9 @@ class RepoCache:
         mirror = self._run_mirrors.get(run_id)
         if mirror is None or not is_full_sha(base_sha):
             return None
-        code, out, _ = await run_git_status(
-            ["--git-dir", str(mirror), "cat-file", "blob", f"{base_sha}:{path}"],
-            settings=self._settings(None),
-            what="reading a file",
-            limit_seconds=self.clone_timeout,
+        return await read_blob(
+            mirror, base_sha, path, settings=self._settings(None), limit_seconds=self.clone_timeout
         )
-        return out if code == 0 else None
 
     async def list_files(
         self, *, run_id: str, base_sha: str, folders: tuple[str, ...] = ("", "tests", "test")
@@ -358,22 +341,13 @@ class RepoCache:
         mirror = self._run_mirrors.get(run_id)
         if mirror is None or not is_full_sha(base_sha):
             return []
-        # One git call: a pathspec per folder ("./" is the root; absent folders match nothing).
-        specs = [f"{folder}/" if folder else "./" for folder in folders]
-        code, out, _ = await run_git_status(
-            ["--git-dir", str(mirror), "ls-tree", "-z", base_sha, "--", *specs],
+        return await list_blobs(
+            mirror,
+            base_sha,
+            folders,
             settings=self._settings(None),
-            what="listing files",
             limit_seconds=self.clone_timeout,
         )
-        names: list[str] = []
-        if code != 0:
-            return names
-        for entry in out.split("\0"):
-            meta, _, name = entry.partition("\t")
-            if name and meta.split(" ")[1:2] == ["blob"] and name.rpartition("/")[0] in folders:
-                names.append(name)
-        return names
 
     async def apply_patch(self, workspace: Path, patch: str) -> None:
         """Apply a variation's diff to its (untouched) host workspace, e.g. before a check.
@@ -381,18 +355,9 @@ class RepoCache:
         Only for trees the agent never ran in (the dagger backend): git must not run on a
         workspace an agent has written, whose config could run its commands on the host.
         """
-        patch_file = workspace.parent / f".{workspace.name}.patch"
-        await asyncio.to_thread(patch_file.write_text, patch)
-        try:
-            await run_git(
-                ["-C", str(workspace), "apply", "--binary", "--whitespace=nowarn", "--",
-                 str(patch_file)],
-                settings=self._settings(None),
-                what="applying the variation's diff",
-                limit_seconds=self.clone_timeout,
-            )  # fmt: skip
-        finally:
-            await asyncio.to_thread(patch_file.unlink, True)
+        await apply_patch(
+            workspace, patch, settings=self._settings(None), limit_seconds=self.clone_timeout
+        )
 
     async def remove_run(self, run_id: str) -> None:
         """Delete every workspace of a run (the mirror stays for later runs)."""

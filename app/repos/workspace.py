@@ -15,13 +15,14 @@ shared files alone (`shared_object_file`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import stat
 import time
 from pathlib import Path
 
-from app.repos.git_process import GitSettings, run_git
+from app.repos.git_process import GitSettings, run_git, run_git_status
 
 WORK_BRANCH = "aideator"
 AGENT_IDENTITY = (("user.name", "AIdeator agent"), ("user.email", "agent@aideator.invalid"))
@@ -157,3 +158,42 @@ async def check_out(
         max_bytes=max_bytes,
         baseline_bytes=copied_bytes,
     )  # fmt: skip
+
+
+async def settle_index(tree: Path, *, settings: GitSettings, limit_seconds: float) -> str | None:
+    """Make git in every overlay of this base find its files clean, without hashing them.
+
+    A file git must hash again (its ctime changed by the hand-over's chown, or its mtime in
+    the same second as the index: "racily clean") makes `git add` touch the shared pack
+    (freshening it), which an overlay then copies up whole. So the files' mtimes are set two
+    seconds back and the index records their stat data anew. Only for our own checkout:
+    git never runs on the host in a tree an agent or setup wrote. Returns git's error, if any.
+    """
+    await asyncio.to_thread(backdate_files, tree, 2.0)
+    code, _, err = await run_git_status(
+        ["-C", str(tree), "update-index", "-q", "--refresh"],
+        settings=settings,
+        what="refreshing the index",
+        limit_seconds=limit_seconds,
+        # Handed to the sandbox user, but only ever written by us (never mounted yet).
+        extra_config=[("safe.directory", str(tree))],
+    )
+    return None if code == 0 else err.decode(errors="replace")[-300:]
+
+
+async def apply_patch(
+    workspace: Path, patch: str, *, settings: GitSettings, limit_seconds: float
+) -> None:
+    """`git apply` a diff to a workspace no agent ran in (the patch file sits beside it)."""
+    patch_file = workspace.parent / f".{workspace.name}.patch"
+    await asyncio.to_thread(patch_file.write_text, patch)
+    try:
+        await run_git(
+            ["-C", str(workspace), "apply", "--binary", "--whitespace=nowarn", "--",
+             str(patch_file)],
+            settings=settings,
+            what="applying the variation's diff",
+            limit_seconds=limit_seconds,
+        )  # fmt: skip
+    finally:
+        await asyncio.to_thread(patch_file.unlink, True)
