@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from app.repos.cache import RepoCache
-from app.repos.overlay import is_mounted, mounts_under, unmount
+from app.repos.directories import remove_tree
+from app.repos.overlay import is_mounted, mount_overlay, mounts_under, unmount
 from app.runners.local.user import SandboxIdentity, hand_over
 from app.runs.partial_diff import partial_diff
 
@@ -187,3 +188,20 @@ async def test_overlay_off_or_unusable_falls_back_to_full_checkouts(
         assert mounts_under(cache.layout.root) == []
         assert all((tree / ".git" / "HEAD").is_file() for tree in trees)
         assert not (cache.layout.run_dir("run-o") / ".bases").exists()
+
+
+def test_removal_unmounts_a_mount_whose_path_has_a_space(
+    tmp_path: Path,
+) -> None:
+    layers = tmp_path / "layers"
+    lower, upper, work = layers / "lower", layers / "upper", layers / "work"
+    for folder in (lower, upper, work):
+        folder.mkdir(parents=True)
+    (lower / "kept.txt").write_text("lower\n")
+    target = tmp_path / "a run" / "0"  # mountinfo writes the space as \040
+    target.mkdir(parents=True)
+    mount_overlay(lower, upper, work, target)
+    assert mounts_under(tmp_path / "a run") == [str(target)]
+    assert remove_tree(tmp_path / "a run")
+    assert mounts_under(tmp_path) == [] and not (tmp_path / "a run").exists()
+    assert (lower / "kept.txt").read_text() == "lower\n"
