@@ -1,17 +1,20 @@
-"""Launch overhead: POST /runs to the first agent line, beside `bwrap true` and `true`.
+"""Launch overhead: POST /runs to the first agent line and the command's first output.
 
     uv run python bench/launch.py [--repeat 5] [--backend local]
 
-For N = 1, 4, 8 variations of a trivial `command` agent (`echo hi`) through the real server:
-the time from sending POST /api/v1/runs to the first `agent_output` event on the run's SSE
-stream (the stream is opened right after the 202), median over --repeat runs. Baselines in
-the same run: a bare subprocess `true`, and `bwrap` (the sandbox's own flags) running `true`.
+For N = 1, 4, 8 variations of a trivial `command` agent (`echo hi`) through the real server,
+the time from sending POST /api/v1/runs (the SSE stream is opened right after the 202) to:
+the first `agent_output` event (the agent program's `starting` line, which it prints before
+loading the rest of itself), the command's first output (`hi`: the agent has started the
+command), and every variation's `hi`; medians over --repeat runs. Baselines in the same run:
+a bare subprocess `true`, and `bwrap` (the sandbox's own flags) running `true`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import statistics
 import subprocess
@@ -19,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -68,27 +72,51 @@ def time_command(argv: list[str], repeat: int) -> float:
     return statistics.median(samples)
 
 
-async def first_line_ms(base: str, repo: Path, n: int) -> float:
-    """Time from POST /runs to the first agent_output event, in ms."""
+class Launch(NamedTuple):
+    """Milliseconds from POST /runs to: the first agent line (the agent program's
+    `starting`), the command's first output, and every variation's command output."""
+
+    first_line: float
+    first_output: float
+    every_output: float
+
+
+async def launch_ms(base: str, repo: Path, n: int) -> Launch:
+    """Time one run of N trivial command agents from POST /runs (stream opened after 202)."""
     spec = {"agent": "command", "command": ["echo", "hi"]}
     body = {"repo_url": str(repo), "prompt": "launch", "variations": [spec] * n}
+    first_line = first_output = None
+    printed: set[int] = set()
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         start = time.perf_counter()
         res = await client.post("/api/v1/runs", json=body)
         res.raise_for_status()
+        event = ""
         async with client.stream("GET", res.json()["stream_url"]) as response:
             async for line in response.aiter_lines():
-                if line == "event: agent_output":
-                    elapsed = (time.perf_counter() - start) * 1000
+                if line.startswith("event: "):
+                    event = line[7:]
+                if event == "complete":
                     break
-            else:
-                raise RuntimeError("stream ended without an agent line")
+                if event != "agent_output" or not line.startswith("data: "):
+                    continue
+                now = (time.perf_counter() - start) * 1000
+                first_line = first_line or now
+                payload = json.loads(line[6:])
+                if payload.get("type") == "log" and payload.get("text") == "hi":
+                    first_output = first_output or now
+                    printed.add(payload["variation_id"])
+                    if len(printed) == n:
+                        every_output = now
+                        break
+        if first_line is None or first_output is None or len(printed) < n:
+            raise RuntimeError("the run ended before every variation printed its line")
         # Let the run finish before the next one starts.
         async with client.stream("GET", res.json()["stream_url"]) as response:
             async for line in response.aiter_lines():
                 if line == "event: complete":
                     break
-    return elapsed
+    return Launch(first_line, first_output, every_output)
 
 
 async def main() -> None:
@@ -107,18 +135,24 @@ async def main() -> None:
             max_concurrent_variations="8",
         ).start()
         try:
-            await first_line_ms(server.url, repo, 1)  # warm the clone cache and imports
+            await launch_ms(server.url, repo, 1)  # warm the clone cache and imports
             results = {}
             for n in (1, 4, 8):
-                samples = [await first_line_ms(server.url, repo, n) for _ in range(args.repeat)]
-                results[n] = statistics.median(samples)
+                samples = [await launch_ms(server.url, repo, n) for _ in range(args.repeat)]
+                results[n] = Launch(*(statistics.median(s[i] for s in samples) for i in range(3)))
         finally:
             server.stop()
     print(f"backend {args.backend}; median of {args.repeat} runs (baselines: 20)")
     print(f"  bare subprocess `true`           {bare:8.1f} ms")
     print(f"  bwrap ... `true`                 {bwrap:8.1f} ms")
+    print(
+        "  POST /runs -> ...        first agent line   command's first output   every variation's"
+    )
     for n, ms in results.items():
-        print(f"  POST /runs -> first line, N={n}   {ms:8.1f} ms")
+        print(
+            f"  N={n}                   {ms.first_line:10.1f} ms  {ms.first_output:15.1f} ms"
+            f"  {ms.every_output:13.1f} ms"
+        )
 
 
 if __name__ == "__main__":
