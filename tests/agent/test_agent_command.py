@@ -244,7 +244,7 @@ from pathlib import Path
 from aideator_agent.emitter import LineEmitter
 from aideator_agent.start import announce
 out = io.BytesIO()
-said = announce(LineEmitter(out), Path(sys.argv[2]))
+said = announce(LineEmitter(out), Path(sys.argv[2])) is not None
 loaded = sorted(m for m in ("asyncio", "aideator_agent.session") if m in sys.modules)
 print(json.dumps({"said": said, "lines": out.getvalue().decode().splitlines(), "loaded": loaded}))
 """

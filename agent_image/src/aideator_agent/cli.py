@@ -91,13 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             _crash_result(emitter, f"bad arguments: {exc}", "bad_spec")
             return EXIT_SETUP_FAILED
         workdir = (args.workdir or Path.cwd()).resolve()
-        started = announce(emitter, args.spec_file)
+        announced = announce(emitter, args.spec_file)
         # Loaded after the first line: asyncio and the agent kinds are most of the start-up.
         import asyncio
 
         from aideator_agent.session import VariationSession
 
-        session = VariationSession(emitter).run(args.spec_file, workdir, started=started)
+        session = VariationSession(emitter).run(args.spec_file, workdir, announced=announced)
         return asyncio.run(session)
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)

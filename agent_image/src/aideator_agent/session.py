@@ -31,21 +31,26 @@ class VariationSession:
         self._claude_code_version: str | None = None
         self._base_sha: str | None = None
 
-    async def run(self, spec_file: Path | None, workdir: Path, *, started: bool = False) -> int:
+    async def run(
+        self, spec_file: Path | None, workdir: Path, *, announced: AgentSpec | None = None
+    ) -> int:
         """Run the variation; return the agent program's exit status (0 unless setup failed).
 
-        `started`: the "starting" line is already out (`announce`, for a command agent).
+        `announced`: the spec whose "starting" line is already out (`announce`, for a
+        command agent); else the spec is read here.
         """
-        try:
-            spec = load_spec(spec_file, os.environ.get("AIDEATOR_SPEC"))
-        except SpecError as exc:
-            return self._setup_failed("unknown", None, str(exc), "bad_spec")
+        spec = announced
+        if spec is None:
+            try:
+                spec = load_spec(spec_file, os.environ.get("AIDEATOR_SPEC"))
+            except SpecError as exc:
+                return self._setup_failed("unknown", None, str(exc), "bad_spec")
         binary = None
         if spec.agent == "claude-code":
             binary = find_claude_binary(os.environ)
             if binary:
                 self._claude_code_version = await claude_version(binary, claude_env(os.environ))
-        if not started:
+        if announced is None:
             self._status("starting", spec)
         if spec.agent == "claude-code" and not binary:
             return self._fail("Claude Code CLI not found", "claude_not_found", spec)

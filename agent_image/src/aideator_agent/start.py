@@ -34,16 +34,16 @@ def status_data(
     return data
 
 
-def announce(emitter: LineEmitter, spec_file: Path | None) -> bool:
-    """Say "starting" now when the spec names a command agent; True when it was said.
+def announce(emitter: LineEmitter, spec_file: Path | None) -> AgentSpec | None:
+    """Say "starting" now when the spec names a command agent; the spec when it was said.
 
     A spec that cannot be read is left to the session, which reports why.
     """
     try:
         spec = load_spec(spec_file, os.environ.get("AIDEATOR_SPEC"))
     except SpecError:
-        return False
+        return None
     if spec.agent != "command":
-        return False
+        return None
     emitter.emit("status", "starting", status_data(spec))
-    return True
+    return spec
