@@ -13,7 +13,7 @@ import structlog
 from app.errors import RepoError
 from app.repos.base_files import list_blobs, read_blob
 from app.repos.credentials import GitCredential, GitCredentials, explain_auth_failure
-from app.repos.directories import copy_directory, remove_tree
+from app.repos.directories import copy_directory, list_names, remove_tree
 from app.repos.git_process import GitSettings
 from app.repos.layers import OverlayTrees
 from app.repos.layout import PARTIAL_MARK, CacheLayout, check_run_id
@@ -371,7 +371,7 @@ class RepoCache:
 
     async def run_ids_on_disk(self) -> list[str]:
         """The runs that have a workspace folder (kept or left behind)."""
-        return await asyncio.to_thread(_list_names, self.layout.workspaces)
+        return await asyncio.to_thread(list_names, self.layout.workspaces)
 
     async def sweep_orphans(self, active_run_ids: set[str]) -> list[Path]:
         """Remove workspaces of runs not in `active_run_ids` and abandoned partial clones.
@@ -384,7 +384,7 @@ class RepoCache:
             (self.layout.workspaces, lambda name: name in active_run_ids),
             (self.layout.mirrors, self._keep_mirror_entry),
         ):
-            names = await asyncio.to_thread(_list_names, folder)
+            names = await asyncio.to_thread(list_names, folder)
             for name in names:
                 if not keep(name):
                     path = folder / name
@@ -408,10 +408,3 @@ class RepoCache:
 def _within(path: Path, folder: Path) -> bool:
     """True when `path` lies inside `folder` (by name: both absolute, no symlinks)."""
     return os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep)
-
-
-def _list_names(folder: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(folder))
-    except FileNotFoundError:
-        return []

@@ -43,6 +43,14 @@ def _make_writable_and_retry(func: Callable[[str], Any], path: str, _exc: object
     func(path)
 
 
+def list_names(folder: Path) -> list[str]:
+    """The names in a folder, sorted; none when it does not exist (blocking)."""
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+
+
 def remove_tree(path: Path) -> bool:
     """Delete a directory tree (symlinks are removed, never followed); False if absent.
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import structlog
 
 from app.errors import RepoError
-from app.repos.directories import remove_tree
+from app.repos.directories import list_names, remove_tree
 from app.repos.layout import CacheLayout
 from app.repos.overlay import is_mounted, mount_overlay
 from app.repos.workspace import give_tree
@@ -102,7 +102,7 @@ class OverlayTrees:
     async def remount_run(self, run_id: str) -> int:
         """`remount` every variation of a kept run that has layers; how many were mounted."""
         folder = self.layout.run_dir(run_id) / ".layers"
-        names = await asyncio.to_thread(_names, folder)
+        names = await asyncio.to_thread(list_names, folder)
         count = 0
         for name in names:
             if name.isdigit():
@@ -141,10 +141,3 @@ def _remount(layers: Path, workspace: Path) -> bool:
         raise OSError(f"{workspace} is not empty; it cannot be mounted over")
     mount_overlay(lower, (layers / "upper").absolute(), (layers / "work").absolute(), workspace)
     return True
-
-
-def _names(folder: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(folder))
-    except FileNotFoundError:
-        return []

@@ -79,7 +79,10 @@ def mounts_under(path: Path | str, *, fs_type: str | None = None) -> list[str]:
 
 def detach_under(path: Path | str) -> None:
     """Unmount everything mounted at or below `path`; OSError if any mount stays."""
-    for point in mounts_under(path):
+    points = mounts_under(path)
+    if not points:
+        return
+    for point in points:
         try:
             unmount(point)
         except OSError:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import structlog
 
-from app.repos.directories import copy_directory, directory_bytes, remove_tree
+from app.repos.directories import copy_directory, directory_bytes, list_names, remove_tree
 
 log = structlog.get_logger()
 
@@ -109,7 +109,7 @@ class SetupCache:
 
     async def sweep(self) -> list[str]:
         """At startup: remove entries left half-stored by a stopped server, then evict."""
-        names = await asyncio.to_thread(_names, self.root)
+        names = await asyncio.to_thread(list_names, self.root)
         partial = [name for name in names if PARTIAL_MARK in name]
         for name in partial:
             await asyncio.to_thread(remove_tree, self.root / name)
@@ -127,7 +127,7 @@ class SetupCache:
         entries: list[tuple[float, int, str]] = []
         removed: list[str] = []
         now = time.time()
-        for name in _names(self.root):
+        for name in list_names(self.root):
             if PARTIAL_MARK in name:
                 continue
             try:
@@ -151,10 +151,3 @@ class SetupCache:
             removed.append(name)
             total -= size
         return removed
-
-
-def _names(root: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(root))
-    except FileNotFoundError:
-        return []
