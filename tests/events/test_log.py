@@ -159,13 +159,16 @@ async def test_sqlite_lines_wait_for_a_writer_holding_the_lock(tmp_path: Path) -
         await log.append(event_row("r", "agent_output", {"n": 1}, variation_id=0, seq=1))
         assert await committed(1) == [1]
         direct = db.lines_connection()
-        assert direct is not None and not direct.in_transaction  # the loop's connection
+        assert direct is not None and not direct.in_transaction
+        # The line went in through the loop's connection (its claim and its insert).
+        assert direct.total_changes == 2
         holder.execute("BEGIN IMMEDIATE")
         await log.append(event_row("r", "agent_output", {"n": 2}, variation_id=0, seq=2))
         await asyncio.sleep(0.3)
         assert await _numbers(db, "r") == [1], "committed while another writer held the lock"
         holder.execute("COMMIT")
         assert await committed(2) == [1, 2]
+        assert direct.total_changes == 2, "the locked batch went through the driver's thread"
     finally:
         holder.close()
         await _close(db, log)
