@@ -41,7 +41,10 @@ class StreamsOutsideTheStack:
         await self.app(scope, receive, send)
         if deferred:
             response, inner_receive, inner_send = deferred.pop()
-            await response.stream(inner_receive, inner_send)
+            # The headers go through the inner layers (CORS adds its own); the body goes
+            # straight to `send`: the layers inside only look at the start message, and a
+            # busy stream writes hundreds of chunks a second.
+            await response.stream(inner_receive, inner_send, body_send=send)
 
 
 class ServerStopping:
@@ -84,9 +87,11 @@ class EventStreamResponse(Response):
         *,
         send_timeout: float,
         headers: dict[str, str] | None = None,
+        hold: contextlib.AbstractContextManager[None] | None = None,
     ) -> None:
         self.body_iterator = body
         self.send_timeout = send_timeout
+        self.hold = hold if hold is not None else contextlib.nullcontext()
         self.status_code = 200
         self.background = None
         self.init_headers(headers)
@@ -107,9 +112,14 @@ class EventStreamResponse(Response):
     def _start(self) -> Message:
         return {"type": "http.response.start", "status": 200, "headers": self.raw_headers}
 
-    async def stream(self, receive: Receive, send: Send) -> None:
-        """Send the headers, then every chunk the generator yields, until it ends or the
-        client leaves or stops reading for `send_timeout` seconds."""
+    async def stream(self, receive: Receive, send: Send, body_send: Send | None = None) -> None:
+        """Send the headers, then every chunk the generator yields (through `body_send`
+        when given), until it ends or the client leaves or stops reading for
+        `send_timeout` seconds. `hold` is held meanwhile."""
+        with self.hold:
+            await self._stream(receive, send, body_send or send)
+
+    async def _stream(self, receive: Receive, send: Send, body_send: Send) -> None:
         start = self._start()
         me = asyncio.current_task()
         assert me is not None
@@ -128,9 +138,11 @@ class EventStreamResponse(Response):
                 await send(start)
             async for chunk in self.body_iterator:
                 async with asyncio.timeout(self.send_timeout):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await body_send(
+                        {"type": "http.response.body", "body": chunk, "more_body": True}
+                    )
             async with asyncio.timeout(self.send_timeout):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await body_send({"type": "http.response.body", "body": b"", "more_body": False})
         except TimeoutError:
             log.info("sse.client_too_slow", send_timeout=self.send_timeout)
         except asyncio.CancelledError:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -75,13 +76,13 @@ class StreamSlots:
                 retry_after=5,
             )
 
-    async def held(self, client: str, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """Pass `stream` through, counting it as open while it runs."""
-        # Counted from the first item: a generator that never starts never runs `finally`.
+    @contextlib.contextmanager
+    def holding(self, client: str) -> Iterator[None]:
+        """Count a stream as open while this block runs (entered when it starts streaming:
+        a response that is never sent holds no slot)."""
         self.open[client] += 1
         try:
-            async for item in stream:
-                yield item
+            yield
         finally:
             self.open[client] -= 1
             if self.open[client] <= 0:

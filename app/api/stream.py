@@ -95,7 +95,8 @@ async def stream_run(
         shutdown_grace=settings.cancel_grace_seconds + 5,
     )
     return EventStreamResponse(
-        slots.held(client, events),
+        events,
+        hold=slots.holding(client),
         send_timeout=settings.sse_send_timeout,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -17,7 +17,7 @@ import contextlib
 from sqlalchemy import select
 
 from app.db import Database
-from app.events.wire import StoredEvent, stored_event
+from app.events.wire import Chunk, StoredEvent, pack, stored_event
 from app.models import Event
 
 _E = Event.__table__  # type: ignore[attr-defined]
@@ -54,6 +54,9 @@ class RunTail:
         self._waiters: set[asyncio.Future[None]] = set()
         self._dirty = asyncio.Event()
         self.version = 0
+        # The last `chunks_after` answer, (cursor, last id, chunks): the clients of a run
+        # that keep up all ask for the same cursor after each commit.
+        self._packed: tuple[int, int | None, list[Chunk]] | None = None
 
     def mark_dirty(self) -> None:
         """Note that new events were committed."""
@@ -128,6 +131,19 @@ class RunTail:
             return None
         start = bisect.bisect_right(self.events, cursor, key=lambda e: e.id)
         return self.events[start : start + limit]
+
+    def chunks_after(self, cursor: int) -> list[Chunk] | None:
+        """`after(cursor)` packed into writes, packed once for every stream that asks for
+        the same cursor; None when memory no longer reaches back that far."""
+        packed = self._packed
+        if packed is not None and packed[0] == cursor and packed[1] == self.last_id:
+            return packed[2]
+        events = self.after(cursor)
+        if events is None:
+            return None
+        chunks = pack(events)
+        self._packed = (cursor, self.last_id, chunks)
+        return chunks
 
     async def wait(self, seen_version: int, timeout: float) -> None:
         """Wait until a refresh newer than `seen_version`, or `timeout` seconds."""

@@ -7,11 +7,9 @@ from collections.abc import AsyncIterator, Callable
 
 from app.db import Database
 from app.events.hub import EventHub, read_events
+from app.events.wire import pack
 
 REPLAY_PAGE = 1000
-
-
-CHUNK_BYTES = 64 * 1024
 
 
 async def run_event_stream(
@@ -28,8 +26,9 @@ async def run_event_stream(
 ) -> AsyncIterator[bytes]:
     """Yield the run's events with id > `after` as SSE bytes, live, ending after `complete`.
 
-    Events go out pre-encoded and several per write, so N clients of a busy run cost N
-    socket writes per batch rather than N encodings per line. An idle stream sleeps until
+    Events go out pre-encoded and several per write, joined once for every client at the
+    same cursor (`RunTail.chunks_after`), so N clients of a busy run cost N socket writes
+    per commit rather than N encodings or joins per line. An idle stream sleeps until
     the run's next commit (or the server's stop, which wakes every tail) and sends a ping
     comment after `ping_interval` seconds of silence: no timer or task of its own.
     Once the server stops, the stream ends at `complete` or after `shutdown_grace` seconds.
@@ -45,11 +44,11 @@ async def run_event_stream(
             if stop_at is not None and loop.time() >= stop_at:
                 return
             seen = tail.version
-            events = tail.after(cursor)
-            if events is None:
+            chunks = tail.chunks_after(cursor)
+            if chunks is None:
                 # Behind the in-memory window: replay from the database, a page at a time.
-                events = await read_events(db, run_id, cursor, REPLAY_PAGE)
-            if not events:
+                chunks = pack(await read_events(db, run_id, cursor, REPLAY_PAGE))
+            if not chunks:
                 now = loop.time()
                 if shutdown is not None and shutdown.is_set():
                     if on_shutdown is not None:
@@ -69,22 +68,11 @@ async def run_event_stream(
                 await tail.wait(seen, timeout=max(0.0, wake - now))
                 continue
             quiet_since = loop.time()
-            parts: list[bytes] = []
-            size = 0
-            for item in events:
-                parts.append(item.wire)
-                size += len(item.wire)
-                if item.type == "complete" and await _is_last(db, run_id, item.id):
-                    yield b"".join(parts)
+            for chunk in chunks:
+                yield chunk.wire
+                cursor = chunk.last_id
+                if chunk.ends_complete and await _is_last(db, run_id, cursor):
                     return
-                if size >= CHUNK_BYTES:
-                    # Bounded writes: a client that stops reading pins at most one chunk.
-                    yield b"".join(parts)
-                    parts, size = [], 0
-                    cursor = item.id
-            if parts:
-                yield b"".join(parts)
-            cursor = events[-1].id
     finally:
         hub.detach(tail)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
+
+# Most bytes in one write: a client that stops reading pins at most one chunk.
+CHUNK_BYTES = 64 * 1024
 
 
 class StoredEvent(NamedTuple):
@@ -26,3 +30,28 @@ def stored_event(event_id: int, type_: str, payload: str) -> StoredEvent:
     """A StoredEvent with its SSE wire form (payload is single-line JSON)."""
     wire = f"id: {event_id}\nevent: {type_}\ndata: {payload}\n\n".encode()
     return StoredEvent(event_id, type_, wire)
+
+
+class Chunk(NamedTuple):
+    """Consecutive events joined for one write."""
+
+    wire: bytes
+    last_id: int
+    ends_complete: bool  # its last event is a `complete` (the stream may end after it)
+
+
+def pack(events: Sequence[StoredEvent]) -> list[Chunk]:
+    """Events joined into writes of at most about CHUNK_BYTES, each `complete` ending one."""
+    chunks: list[Chunk] = []
+    parts: list[bytes] = []
+    size = 0
+    for event in events:
+        parts.append(event.wire)
+        size += len(event.wire)
+        complete = event.type == "complete"
+        if complete or size >= CHUNK_BYTES:
+            chunks.append(Chunk(b"".join(parts), event.id, complete))
+            parts, size = [], 0
+    if parts:
+        chunks.append(Chunk(b"".join(parts), events[-1].id, False))
+    return chunks

@@ -172,3 +172,40 @@ async def test_sqlite_lines_wait_for_a_writer_holding_the_lock(tmp_path: Path) -
     finally:
         holder.close()
         await _close(db, log)
+
+
+async def test_a_line_at_an_idle_log_commits_at_once_and_later_ones_share_a_commit(
+    tmp_path: Path,
+) -> None:
+    """Transactions begin at most every flush interval: the first line after a quiet spell
+    does not wait for it, lines that follow within it share the next transaction."""
+    from app import schema
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}")
+    await schema.upgrade(db)
+    loop = asyncio.get_running_loop()
+    commits: list[tuple[float, int]] = []
+    interval = 2.0
+    log = EventLog(
+        db,
+        on_commit=lambda runs: commits.append((loop.time(), sum(map(len, runs.values())))),
+        flush_interval=interval,
+    )
+    await log.start()
+    try:
+        await log.write(statements=[insert(repo.RUNS).values(_run("r").model_dump())])
+        await asyncio.sleep(interval + 0.1)  # quiet for a whole interval
+        commits.clear()
+        sent = loop.time()
+        await log.append(event_row("r", "agent_output", {"n": 1}, variation_id=0, seq=1))
+        while not commits:
+            await asyncio.sleep(0.01)
+        assert commits[0][0] - sent < interval / 2, "the idle log committed the line at once"
+        for n in (2, 3, 4):
+            await log.append(event_row("r", "agent_output", {"n": n}, variation_id=0, seq=n))
+        while len(commits) < 2:
+            await asyncio.sleep(0.01)
+        assert commits[1][1] == 3, "the lines within the interval shared one commit"
+        assert commits[1][0] - commits[0][0] >= interval * 0.9, "not before the interval ended"
+    finally:
+        await _close(db, log)

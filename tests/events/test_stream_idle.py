@@ -17,7 +17,7 @@ class _QuietTail:
     def __init__(self) -> None:
         self.timeouts: list[float] = []
 
-    def after(self, cursor: int) -> list[Any]:
+    def chunks_after(self, cursor: int) -> list[Any]:
         return []
 
     async def wait(self, seen: int, timeout: float) -> None:
