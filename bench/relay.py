@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
+import json
 import os
 import re
 import sqlite3
@@ -27,16 +29,18 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.events.wakeups import asyncpg_dsn  # noqa: E402
+from bench import cpu_census, raw_sse  # noqa: E402
 from bench.insert_floor import postgres_insert_rate, sqlite_insert_rate  # noqa: E402
 from bench.profiling import Profile, summary  # noqa: E402
 from tests.conftest import make_git_repo  # noqa: E402
@@ -74,33 +78,29 @@ LINE = re.compile(rb'"variation_id":(\d+),"seq":\d+,"type":"log","text":"(\d+) (
 async def client_reader(base: str, url: str, expect: int) -> dict[str, object]:
     """Read one stream to `complete`; latency per line, loss and duplicates.
 
-    Parses raw bytes with one regex so the measuring client costs little CPU.
+    Reads raw HTTP (bench/raw_sse.py) and parses with one regex, so the measuring client
+    costs little CPU.
     """
     lat: list[float] = []
+    arrivals: list[tuple[int, int, int]] = []  # (variation, line number, arrival ns)
     seen: dict[tuple[int, int], int] = {}
     first = last = 0.0
-    buffer = b""
-    async with httpx.AsyncClient(base_url=base, timeout=None) as client:
-        async with client.stream("GET", url) as response:
-            async for chunk in response.aiter_raw():
-                now = time.time_ns()
-                buffer += chunk
-                cut = buffer.rfind(b"\n\n")
-                if cut < 0:
-                    continue
-                block, buffer = buffer[: cut + 2], buffer[cut + 2 :]
-                found = LINE.findall(block)
-                for vid, stamp, n in found:
-                    lat.append(now - int(stamp))
-                    key = (int(vid), int(n))
-                    seen[key] = seen.get(key, 0) + 1
-                if found:  # the rate over the printed lines, as for the durable log
-                    first = first or time.perf_counter()
-                    last = time.perf_counter()
-                if b"event: complete" in block:
-                    break
+    async with contextlib.aclosing(raw_sse.blocks(base, url)) as stream:
+        async for now, block in stream:
+            found = LINE.findall(block)
+            for vid, stamp, n in found:
+                lat.append(now - int(stamp))
+                key = (int(vid), int(n))
+                arrivals.append((*key, now))
+                seen[key] = seen.get(key, 0) + 1
+            if found:  # the rate over the printed lines, as for the durable log
+                first = first or time.perf_counter()
+                last = time.perf_counter()
+            if b"event: complete" in block:
+                break
     return {
         "lat": lat,
+        "arrivals": arrivals,
         "lost": expect - len(seen),
         "dupes": sum(c - 1 for c in seen.values()),
         "rate": len(lat) / (last - first) if last > first else 0.0,
@@ -135,6 +135,11 @@ async def through_server(
         res.raise_for_status()
         url, run_id = res.json()["stream_url"], res.json()["run_id"]
     sampler = None if profile is None else Profile(server.proc.pid, profile)
+    census = None
+    if rate and variations > 1:  # A: the CPU of each kind of process while lines flow
+        steady = (float(start_at) + 0.5, float(start_at) + count / rate - 0.5)
+        census = asyncio.create_task(cpu_while_printing(*steady))
+    client_cpu = time.process_time()
     try:
         results = await asyncio.gather(
             *(client_reader(server.url, url, variations * count) for _ in range(clients))
@@ -142,15 +147,26 @@ async def through_server(
     finally:
         if sampler is not None:
             sampler.stop()
+    client_cpu = time.process_time() - client_cpu
+    steady_cpu = await census if census is not None else {}
     cpu = cpu_seconds(server.proc.pid) - cpu_before
     machine_after = machine_busy_seconds()
     busy = machine_after[0] - machine_before[0]
     wall = machine_after[1] - machine_before[1]
     lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
+    arrivals = [x for r in results for x in r["arrivals"]]  # type: ignore[attr-defined]
+    to_commit, to_client = await where_time_goes(server, run_id, arrivals)
     return {
         "lines": variations * count,
         "p50_ms": pct(lat, 50),
         "p99_ms": pct(lat, 99),
+        # Where a line's time goes: printed -> its transaction begins (pipe, agent program,
+        # the server's read, the group-commit wait), and from then to each client (the
+        # commit itself, the hand-off to the streams, the sends, the client's read).
+        "commit_p50_ms": pct(to_commit, 50),
+        "commit_p99_ms": pct(to_commit, 99),
+        "client_p50_ms": pct(to_client, 50),
+        "client_p99_ms": pct(to_client, 99),
         "lost": sum(int(r["lost"]) for r in results),  # type: ignore[call-overload]
         "dupes": sum(int(r["dupes"]) for r in results),  # type: ignore[call-overload]
         "client_lines_per_s": statistics.median(float(r["rate"]) for r in results),  # type: ignore[arg-type]
@@ -159,9 +175,62 @@ async def through_server(
         # other jobs on a shared machine slow down far less than they slow down wall time.
         "cpu_us_per_line": 1e6 * cpu / (variations * count),
         # Every process on the machine (agents, server, clients, anything else running).
+        # The measuring clients (this process), per line and client read.
+        "client_cpu_us_per_line": 1e6 * client_cpu / max(1, len(lat)),
         "machine_cpus_busy": busy / wall,
+        **steady_cpu,
         "machine_us_per_line": 1e6 * busy / (variations * count),
     }
+
+
+async def cpu_while_printing(start: float, end: float) -> dict[str, float]:
+    """CPUs busy per kind of process between two wall-clock times (keys `cpus <kind>`)."""
+    await asyncio.sleep(max(0.0, start - time.time()))
+    before = await asyncio.to_thread(cpu_census.snapshot)
+    await asyncio.sleep(max(0.0, end - time.time()))
+    after = await asyncio.to_thread(cpu_census.snapshot)
+    per_kind, wall = cpu_census.spent(before, after)
+    return {f"cpus {kind}": seconds / wall for kind, seconds in per_kind.items()}
+
+
+async def stored_lines(server: ServerProcess, run_id: str) -> list[tuple[int, str, datetime]]:
+    """(variation, text, transaction time) of the generator's lines in the durable log."""
+    query = (
+        "SELECT variation_id, payload, created_at FROM events "
+        "WHERE run_id = {} AND type = 'agent_output'"
+    )
+    url = server.env["AIDEATOR_DATABASE_URL"]
+    if url.startswith("sqlite"):
+        with sqlite3.connect(server.data_dir / "aideator.db") as conn:
+            rows = conn.execute(query.format("?"), (run_id,)).fetchall()
+        rows = [(v, p, datetime.fromisoformat(t).replace(tzinfo=UTC)) for v, p, t in rows]
+    else:
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            rows = [tuple(r) for r in await conn.fetch(query.format("$1"), run_id)]
+        finally:
+            await conn.close()
+    out = []
+    for variation, payload, at in rows:
+        found = json.loads(payload)
+        if found.get("type") == "log":
+            out.append((variation, found["text"], at))
+    return out
+
+
+async def where_time_goes(
+    server: ServerProcess, run_id: str, arrivals: list[tuple[int, int, int]]
+) -> tuple[list[float], list[float]]:
+    """Per line: ns from printed to its transaction's start, and from there to each client."""
+    begun: dict[tuple[int, int], int] = {}
+    to_commit = []
+    for variation, text, at in await stored_lines(server, run_id):
+        emitted, n = (int(x) for x in text.split())
+        stamp = int(at.timestamp() * 1e6) * 1000
+        begun[(variation, n)] = stamp
+        to_commit.append(stamp - emitted)
+    to_client = [now - begun[(v, n)] for v, n, now in arrivals if (v, n) in begun]
+    return to_commit, to_client
 
 
 async def durable_rate(server: ServerProcess, run_id: str) -> float:
@@ -221,7 +290,7 @@ def median_of(results: list[dict[str, object]]) -> dict[str, float]:
     keys = results[0].keys()
     out: dict[str, float] = {}
     for key in keys:
-        values = [float(r[key]) for r in results]  # type: ignore[arg-type]
+        values = [float(r.get(key, 0.0)) for r in results]  # type: ignore[arg-type]
         out[key] = max(values) if key in ("lost", "dupes") else statistics.median(values)
     return out
 
@@ -230,6 +299,7 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
     """Every round of both scenarios, and the store's insert floor, on one store."""
     postgres = None
     settings = {"max_variations": "16", "max_concurrent_variations": "16"}
+    settings.update(dict(item.split("=", 1) for item in args.server_setting))
     if store == "postgresql":
         postgres = PostgresServer().start()
         wait_ready(postgres)
@@ -286,6 +356,26 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
         f"lost {live['lost']:.0f}  duplicates {live['dupes']:.0f}  "
         f"server CPU {live['cpu_us_per_line']:.0f} us/line"
     )
+    print(
+        f"    where the time goes: printed -> transaction begins p50 "
+        f"{live['commit_p50_ms']:.2f} ms p99 {live['commit_p99_ms']:.2f} ms; "
+        f"transaction begins -> client p50 {live['client_p50_ms']:.2f} ms "
+        f"p99 {live['client_p99_ms']:.2f} ms"
+    )
+    steady = sorted(
+        ((k.removeprefix("cpus "), v) for k, v in live.items() if k.startswith("cpus ")),
+        key=lambda kv: -kv[1],
+    )
+    print(
+        "    CPUs busy while the lines flow: "
+        + ", ".join(f"{kind} {cpus:.2f}" for kind, cpus in steady)
+        + f" (sum {sum(cpus for _, cpus in steady):.2f} of {os.cpu_count()})"
+    )
+    print(
+        f"    whole machine during A: {live['machine_cpus_busy']:.2f} of {os.cpu_count()} CPUs "
+        f"busy, {live['machine_us_per_line']:.0f} us of CPU per line in all processes; "
+        f"measuring clients {live['client_cpu_us_per_line']:.1f} us per line read"
+    )
     print(f"B: 1 variation, {args.burst_lines} lines as fast as possible, 1 SSE client")
     print(f"  raw pipe : {burst_pipe['lines_per_s']:.0f} lines/s")
     print(
@@ -334,6 +424,13 @@ async def main() -> None:
         default=None,
         help="py-spy profiles into this folder (no folder: a temporary one)",
     )
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting (AIDEATOR_<NAME>) for this benchmark's server; repeatable",
+    )
     parser.add_argument("--profile-top", type=int, default=12, help="functions listed")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the start")
@@ -345,4 +442,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The measuring clients run on uvloop, as the server does (uvicorn's default when it is
+    # installed): 20 streams read by one process cost it a quarter of a CPU on asyncio's
+    # own loop, taken from the same 2 CPUs the server and the agents share.
+    uvloop.run(main())
