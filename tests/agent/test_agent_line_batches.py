@@ -5,8 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import aideator_agent
 from aideator_agent import child_process
 from aideator_agent.emitter import LineEmitter
 from aideator_agent.protocol import build_line, encode_fields, encode_line
@@ -99,3 +105,33 @@ def test_outside_a_batch_every_line_is_flushed() -> None:
             emitter.emit("log", "d")
         assert out.flushes == 2  # the inner block does not flush for the outer one
     assert out.flushes == 3
+
+
+def test_a_batch_is_one_write_to_the_real_stdout_even_when_python_is_unbuffered() -> None:
+    """The host starts the agent with PYTHONUNBUFFERED=1; each message of a SEQPACKET
+    socket is one write(2), so the messages show how the lines reached standard output."""
+    program = (
+        "from aideator_agent.emitter import LineEmitter\n"
+        "e = LineEmitter()\n"
+        "with e.deferred():\n"
+        "    for n in range(50): e.emit('log', str(n))\n"
+        "e.emit('log', 'alone')\n"
+    )
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(Path(aideator_agent.__file__).parents[1]),
+    }
+    with ours, theirs:
+        child = subprocess.Popen([sys.executable, "-c", program], stdout=theirs, env=env)
+        theirs.close()
+        writes = []
+        while message := ours.recv(1 << 20):
+            writes.append(message)
+        assert child.wait(timeout=60) == 0
+    assert len(writes) == 2, [w[:60] for w in writes]
+    assert [json.loads(raw)["text"] for raw in writes[0].splitlines()] == [
+        str(n) for n in range(50)
+    ]
+    assert json.loads(writes[1])["text"] == "alone"

@@ -6,6 +6,7 @@ together (one read of a child's output) are written in one go and flushed once a
 
 from __future__ import annotations
 
+import io
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +30,7 @@ class LineEmitter:
         *,
         secrets: Iterable[str | None] = (),
     ) -> None:
-        self._out = out if out is not None else sys.stdout.buffer
+        self._out = out if out is not None else _buffered_stdout()
         self._sinks: list[LineSink] = []
         self._secrets = sorted(
             {s for s in secrets if s and len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True
@@ -92,3 +93,14 @@ class LineEmitter:
         for secret in self._secrets:
             encoded = encoded.replace(secret, "***")
         return encoded
+
+
+def _buffered_stdout() -> BinaryIO:
+    """Standard output through a buffer of its own. With PYTHONUNBUFFERED (the host sets it
+    for the agent's other output) `sys.stdout.buffer` writes every line with its own system
+    call, which would undo `deferred()`; the emitter flushes when a line must go out."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):
+        return sys.stdout.buffer  # stdout replaced by something without a descriptor
+    return io.BufferedWriter(io.FileIO(fd, "wb", closefd=False), buffer_size=1 << 16)
