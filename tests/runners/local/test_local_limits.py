@@ -21,6 +21,7 @@ import pytest
 from app.main import create_app
 from app.runners.base import AgentExit
 from app.runners.local import LocalRunner
+from app.runners.local.limits import plan_limits
 from tests.conftest import command_spec, wait_finished
 from tests.runners.local.test_local_support import (
     command_job,
@@ -68,7 +69,7 @@ def _spec(script: str, marker: str) -> dict[str, Any]:
 
 
 async def test_each_limit_ends_only_its_own_variation(
-    client: httpx.AsyncClient, git_repo: Path
+    client: httpx.AsyncClient, git_repo: Path, tmp_path: Path
 ) -> None:
     marker = f"limits-{uuid.uuid4().hex}"
     hog = command_spec("") | {
@@ -98,8 +99,16 @@ async def test_each_limit_ends_only_its_own_variation(
     assert sibling["status"] == "succeeded", sibling
     assert sibling["diff_stats"]["files"] == 1
     # The bomb either keeps forking against the cap until the timeout, or dies out and
-    # fails with the cap named.
-    assert bomb["status"] == "timed_out" or bomb["error"] == f"process limit ({PIDS_MAX}) reached"
+    # fails with the cap named. With rlimits (no cgroup v2 hierarchy) the cap is seen only by
+    # counting the sandbox's tasks, and a bomb can reach it and collapse between two counts
+    # (measured: about 1 run in 12 on 2 loaded CPUs, also when counting every 2 ms while
+    # processes start): its shell then fails to fork `sleep` and exits 2, the cap enforced
+    # but not named. A steady forker gets the cap named: the test below.
+    named = f"process limit ({PIDS_MAX}) reached"
+    local = sandbox_settings(tmp_path).local_settings  # the server's, as in `client`
+    plan = plan_limits(wanted=local.limits, parent=local.cgroup_parent)
+    unnamed = () if plan.mode == "cgroups" else ("agent exited 2",)
+    assert bomb["status"] == "timed_out" or bomb["error"] in (named, *unnamed), bomb
     assert sleeper["status"] == "timed_out", sleeper
     assert memory["status"] == "failed", memory
     assert memory["error"] in ("agent exited 1", f"memory limit ({MEMORY_MB} MB) exceeded"), memory
