@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
@@ -54,22 +53,13 @@ class CountingOut(io.BytesIO):
         self.flushes += 1
 
 
-class ChunkedStream:
-    """A StreamReader stand-in handing out fixed chunks, then EOF."""
-
-    def __init__(self, chunks: list[bytes]) -> None:
-        self._chunks = list(chunks)
-
-    async def read(self, _n: int) -> bytes:
-        return self._chunks.pop(0) if self._chunks else b""
-
-
 def pump(chunks: list[bytes], emitter: LineEmitter) -> None:
-    stream: Any = ChunkedStream(chunks)
-    asyncio.run(
-        child_process._pump(
-            stream, lambda text: emitter.emit("log", text, {"source": "stdout"}), emitter.deferred
-        )
+    """Feed fixed reads, then the end, to the pipe reader's line splitter."""
+    reads = [*chunks, b""]
+    child_process._pump(
+        lambda: reads.pop(0),
+        lambda text: emitter.emit("log", text, {"source": "stdout"}),
+        emitter.deferred,
     )
 
 
