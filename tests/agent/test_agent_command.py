@@ -41,6 +41,25 @@ class TestCommandKind:
         assert run.result["exit_code"] == 3
         assert run.lines[-1]["text"] == "command exited 3"
 
+    def test_a_background_child_holding_the_pipes_does_not_hold_the_agent(
+        self, repo: Path
+    ) -> None:
+        """The command exits but leaves a process writing to its stdout: what came before
+        the exit is relayed, and the agent ends after a short grace, not with the orphan."""
+        script = (
+            "import subprocess, sys\n"
+            "print('before exit', flush=True)\n"
+            "subprocess.Popen([sys.executable, '-c', "
+            "'import time\\nfor i in range(30): print(i, flush=True); time.sleep(1)'])\n"
+            "sys.exit(4)\n"
+        )
+        started = time.monotonic()
+        run = run_agent(command_spec(script), repo, timeout=40)
+        assert time.monotonic() - started < 20, "the agent waited for the orphan"
+        assert validate_stream(run.lines) == []
+        assert run.logs("stdout")[0] == "before exit"
+        assert run.result["exit_code"] == 4
+
     def test_diff_has_new_and_modified_files(self, repo: Path) -> None:
         script = (
             "from pathlib import Path\n"
