@@ -41,8 +41,10 @@ typecheck: install
 
 check: lint typecheck
 
+# Two workers (CI has 2 CPUs; most test time is spent waiting on servers and subprocesses).
+# loadfile keeps each test file on one worker, so module-scoped fixtures are built once.
 test: check
-	$(UV) run --no-sync pytest -q -p no:cacheprovider --durations=25 -rs
+	$(UV) run --no-sync pytest -q -p no:cacheprovider --durations=25 -rs -n 2 --dist loadfile
 
 serve: install
 	$(UV) run --no-sync aideator serve

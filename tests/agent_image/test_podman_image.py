@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from filelock import FileLock
 
 from app.scripted_model import create_app
 from tests.agent_image.podman_base import BaseUnavailable, cache_dir, ensure_base, podman
@@ -109,11 +110,13 @@ def agent_image_tag(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The agent image, built with no network from the Debian base and the wheelhouse."""
     if reason := _why_podman_cannot_run():
         pytest.skip(reason)
-    try:
-        base = ensure_base()
-    except BaseUnavailable as exc:
-        pytest.skip(str(exc))
-    wheels = _wheelhouse(base)
+    # One maker of the cached base and wheelhouse at a time (parallel test sessions).
+    with FileLock(cache_dir() / "agent-image.lock"):
+        try:
+            base = ensure_base()
+        except BaseUnavailable as exc:
+            pytest.skip(str(exc))
+        wheels = _wheelhouse(base)
     context = tmp_path_factory.mktemp("context") / "agent_image"
     shutil.copytree(AGENT_IMAGE, context, ignore=shutil.ignore_patterns("*.whl", "__pycache__"))
     for wheel in wheels.iterdir():

@@ -85,13 +85,21 @@ def _free_port() -> int:
 
 
 def _untracked() -> set[str]:
+    """Untracked paths in the checkout the documented commands may leave (out/, dist/ ...).
+
+    Hidden paths (.hypothesis/, .schemathesis/ ...) and __pycache__/ are left out: tests
+    running at the same time on another worker make those, and they must not be removed."""
     done = subprocess.run(
         ["git", "-C", str(REPO_ROOT), "ls-files", "--others", "--directory"],
         capture_output=True,
         text=True,
         check=True,
     )
-    return set(done.stdout.splitlines())
+    return {
+        path
+        for path in done.stdout.splitlines()
+        if not any(part.startswith(".") or part == "__pycache__" for part in Path(path).parts)
+    }
 
 
 @dataclass(frozen=True)

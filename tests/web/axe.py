@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 AXE_VERSION = "4.14.1"
 CACHE = Path.home() / ".cache" / "aideator-tests" / f"axe-core-{AXE_VERSION}"
@@ -21,7 +22,11 @@ SEVERE = ("serious", "critical")
 def axe_source() -> str:
     """The text of axe.min.js, installing it into the cache on first use."""
     script = CACHE / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.is_file():
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    # Test files run on parallel workers: one installs, the others wait for it to finish.
+    with FileLock(CACHE.with_name(CACHE.name + ".lock")):
+        if script.is_file():
+            return script.read_text(encoding="utf-8")
         npm = shutil.which("npm")
         if npm is None:
             pytest.skip("the accessibility check needs npm (apt-get install npm)")
