@@ -41,9 +41,7 @@ class TestCommandKind:
         assert run.result["exit_code"] == 3
         assert run.lines[-1]["text"] == "command exited 3"
 
-    def test_a_background_child_holding_the_pipes_does_not_hold_the_agent(
-        self, repo: Path
-    ) -> None:
+    def test_a_background_child_holding_the_pipes_does_not_hold_the_agent(self, repo: Path) -> None:
         """The command exits but leaves a process writing to its stdout: what came before
         the exit is relayed, and the agent ends after a short grace, not with the orphan."""
         script = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
@@ -185,26 +186,28 @@ async def test_a_line_at_an_idle_log_commits_at_once_and_later_ones_share_a_comm
     await schema.upgrade(db)
     loop = asyncio.get_running_loop()
     commits: list[tuple[float, int]] = []
+    committed = asyncio.Event()
     interval = 2.0
-    log = EventLog(
-        db,
-        on_commit=lambda runs: commits.append((loop.time(), sum(map(len, runs.values())))),
-        flush_interval=interval,
-    )
+
+    def on_commit(runs: dict[str, list[Any]]) -> None:
+        commits.append((loop.time(), sum(map(len, runs.values()))))
+        committed.set()
+
+    log = EventLog(db, on_commit=on_commit, flush_interval=interval)
     await log.start()
     try:
         await log.write(statements=[insert(repo.RUNS).values(_run("r").model_dump())])
         await asyncio.sleep(interval + 0.1)  # quiet for a whole interval
         commits.clear()
+        committed.clear()
         sent = loop.time()
         await log.append(event_row("r", "agent_output", {"n": 1}, variation_id=0, seq=1))
-        while not commits:
-            await asyncio.sleep(0.01)
+        await committed.wait()
         assert commits[0][0] - sent < interval / 2, "the idle log committed the line at once"
+        committed.clear()
         for n in (2, 3, 4):
             await log.append(event_row("r", "agent_output", {"n": n}, variation_id=0, seq=n))
-        while len(commits) < 2:
-            await asyncio.sleep(0.01)
+        await committed.wait()
         assert commits[1][1] == 3, "the lines within the interval shared one commit"
         assert commits[1][0] - commits[0][0] >= interval * 0.9, "not before the interval ended"
     finally:
