@@ -34,13 +34,21 @@ def directory_bytes(path: Path) -> int:
     return total
 
 
-def _make_writable_and_retry(func: Callable[[str], Any], path: str, _exc: object) -> None:
+def _make_writable_and_retry(
+    func: Callable[[str], Any], path: str, exc_info: tuple[type[BaseException], BaseException, Any]
+) -> None:
+    # Something else removed it meanwhile (a sweep at another app's start-up): it is gone.
+    if isinstance(exc_info[1], FileNotFoundError):
+        return
     # An agent may leave read-only directories behind; open them up and try once more.
-    parent = os.path.dirname(path)
-    os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
-    if not os.path.islink(path) and os.path.isdir(path):
-        os.chmod(path, os.stat(path).st_mode | stat.S_IRWXU)
-    func(path)
+    try:
+        parent = os.path.dirname(path)
+        os.chmod(parent, os.stat(parent).st_mode | stat.S_IRWXU)
+        if not os.path.islink(path) and os.path.isdir(path):
+            os.chmod(path, os.stat(path).st_mode | stat.S_IRWXU)
+        func(path)
+    except FileNotFoundError:
+        return
 
 
 def list_names(folder: Path) -> list[str]:

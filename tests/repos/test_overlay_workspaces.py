@@ -205,3 +205,32 @@ def test_removal_unmounts_a_mount_whose_path_has_a_space(
     assert remove_tree(tmp_path / "a run")
     assert mounts_under(tmp_path) == [] and not (tmp_path / "a run").exists()
     assert (lower / "kept.txt").read_text() == "lower\n"
+
+
+def test_two_removers_of_one_tree_both_succeed(tmp_path: Path) -> None:
+    """A sweep at another app's start-up may remove a tree this app is removing: whatever
+    vanishes meanwhile is simply gone, not an error."""
+    import threading
+
+    errors: list[BaseException] = []
+    for round_ in range(5):
+        root = tmp_path / f"tree{round_}"
+        for d in range(40):
+            folder = root / f"d{d}" / "sub"
+            folder.mkdir(parents=True)
+            for f in range(25):
+                (folder / f"f{f}").write_text("x")
+
+        def remove(target: Path = root) -> None:
+            try:
+                remove_tree(target)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=remove) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not root.exists()
+    assert errors == []
