@@ -91,8 +91,8 @@ class Settings(SandboxAndSetupSettings):
     event_flush_interval: float = Field(
         default=0.005,
         ge=0,
-        description="Least seconds between two commits of the event log: a line that finds "
-        "the log idle commits at once, lines that come sooner share the next commit.",
+        description="Least seconds from one commit of the event log to the next: a line that "
+        "finds the log idle commits at once, lines that come sooner share the next commit.",
     )
     cancel_grace_seconds: float = Field(default=3.0, ge=0)
     upstream_url: str = Field(

@@ -178,8 +178,8 @@ async def test_sqlite_lines_wait_for_a_writer_holding_the_lock(tmp_path: Path) -
 async def test_a_line_at_an_idle_log_commits_at_once_and_later_ones_share_a_commit(
     tmp_path: Path,
 ) -> None:
-    """Transactions begin at most every flush interval: the first line after a quiet spell
-    does not wait for it, lines that follow within it share the next transaction."""
+    """A transaction begins at least a flush interval after the previous one ended: the
+    first line after a quiet spell does not wait, lines that follow share the next one."""
     from app import schema
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}")
