@@ -89,10 +89,7 @@ class Settings(SandboxAndSetupSettings):
     max_prompt_chars: int = Field(default=32_000, ge=1)
     event_batch_max: int = Field(default=1000, ge=1)
     event_flush_interval: float = Field(
-        default=0.005,
-        ge=0,
-        description="Least seconds from one commit of the event log to the next: a line that "
-        "finds the log idle commits at once, lines that come sooner share the next commit.",
+        default=0.005, ge=0, description="Seconds a batch waits for more lines before commit."
     )
     cancel_grace_seconds: float = Field(default=3.0, ge=0)
     upstream_url: str = Field(

@@ -6,13 +6,10 @@ stream can read it. Each event gets the next number of its run (`run_seq`, the S
 taken in the inserting transaction under the run row's lock, so numbers follow commit
 order even with several processes writing one run.
 
-Group commit: a transaction begins at least `flush_interval` seconds after the previous
-one ended. A write that finds the log idle for that long commits at once; writes that come
-sooner wait for the interval's end and share one transaction (up to `batch_max` rows), so
-a busy log commits, and wakes its streams, at a bounded rate however long commits take.
-Consecutive lines share one queue entry, so a line costs an append to a list, not a queue
-item. After a commit the new events, SSE-encoded once, go to `on_commit` (the hub), which
-hands them to live streams without reading them back.
+Group commit: agent lines queued while a transaction is open join the next one (up to
+`batch_max` rows), and consecutive lines share one queue entry, so a line costs an append
+to a list, not a queue item. After a commit the new events, SSE-encoded once, go to
+`on_commit` (the hub), which hands them to live streams without reading them back.
 """
 
 from __future__ import annotations
@@ -209,8 +206,6 @@ class EventLog:
 
     async def _flusher(self) -> None:
         pending = self._pending
-        loop = asyncio.get_running_loop()
-        self._last_ended = -self._flush_interval
         while True:
             if not pending:
                 if self._stopping:
@@ -218,11 +213,9 @@ class EventLog:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            wait = self._last_ended + self._flush_interval - loop.time()
-            if wait > 0 and self._queued_rows < self._batch_max:
-                # The previous transaction ended less than an interval ago: what arrives
-                # until the interval ends shares this one.
-                await asyncio.sleep(wait)
+            if self._flush_interval and self._queued_rows < self._batch_max:
+                # Group commit: what arrives meanwhile shares this transaction.
+                await asyncio.sleep(self._flush_interval)
             batch = [pending.popleft()]
             count = len(batch[0].rows)
             while pending and count + len(pending[0].rows) <= self._batch_max:
@@ -230,7 +223,6 @@ class EventLog:
                 batch.append(item)
                 count += len(item.rows)
             await self._commit(batch)
-            self._last_ended = loop.time()
             self._queued_rows -= count
             if self._queued_rows < self._queue_max:
                 self._room.set()

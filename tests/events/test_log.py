@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
@@ -172,43 +171,4 @@ async def test_sqlite_lines_wait_for_a_writer_holding_the_lock(tmp_path: Path) -
         assert direct.total_changes == 2, "the locked batch went through the driver's thread"
     finally:
         holder.close()
-        await _close(db, log)
-
-
-async def test_a_line_at_an_idle_log_commits_at_once_and_later_ones_share_a_commit(
-    tmp_path: Path,
-) -> None:
-    """A transaction begins at least a flush interval after the previous one ended: the
-    first line after a quiet spell does not wait, lines that follow share the next one."""
-    from app import schema
-
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'aideator.db'}")
-    await schema.upgrade(db)
-    loop = asyncio.get_running_loop()
-    commits: list[tuple[float, int]] = []
-    committed = asyncio.Event()
-    interval = 2.0
-
-    def on_commit(runs: dict[str, list[Any]]) -> None:
-        commits.append((loop.time(), sum(map(len, runs.values()))))
-        committed.set()
-
-    log = EventLog(db, on_commit=on_commit, flush_interval=interval)
-    await log.start()
-    try:
-        await log.write(statements=[insert(repo.RUNS).values(_run("r").model_dump())])
-        await asyncio.sleep(interval + 0.1)  # quiet for a whole interval
-        commits.clear()
-        committed.clear()
-        sent = loop.time()
-        await log.append(event_row("r", "agent_output", {"n": 1}, variation_id=0, seq=1))
-        await committed.wait()
-        assert commits[0][0] - sent < interval / 2, "the idle log committed the line at once"
-        committed.clear()
-        for n in (2, 3, 4):
-            await log.append(event_row("r", "agent_output", {"n": n}, variation_id=0, seq=n))
-        await committed.wait()
-        assert commits[1][1] == 3, "the lines within the interval shared one commit"
-        assert commits[1][0] - commits[0][0] >= interval * 0.9, "not before the interval ended"
-    finally:
         await _close(db, log)
