@@ -39,6 +39,12 @@ def _kind(pid: int, me: int, cmdline: bytes) -> str:
     return "other"
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def snapshot() -> Snapshot:
     """Every process's CPU time (user + system, all threads) so far."""
     me = os.getpid()
@@ -48,12 +54,10 @@ def snapshot() -> Snapshot:
             continue
         pid = int(entry.name)
         try:
-            stat = (entry / "stat").read_text()
+            seconds = cpu_seconds(pid)
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue  # gone meanwhile
-        fields = stat.rsplit(")", 1)[1].split()
-        seconds = (int(fields[11]) + int(fields[12])) / _TICK
         processes[pid] = (_kind(pid, me, cmdline), seconds)
     return Snapshot(processes, time.monotonic())
 

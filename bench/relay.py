@@ -50,12 +50,6 @@ from tests.server_process import ServerProcess  # noqa: E402
 EMIT = str(ROOT / "bench" / "emit_lines.py")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, all threads) a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def machine_busy_seconds() -> tuple[float, float]:
     """CPU-seconds every process on the machine has used so far, and wall seconds now."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -125,7 +119,7 @@ async def through_server(
         "command": [sys.executable, EMIT, str(count), str(rate), start_at],
     }
     assert server.proc is not None
-    cpu_before = cpu_seconds(server.proc.pid)
+    cpu_before = cpu_census.cpu_seconds(server.proc.pid)
     machine_before = machine_busy_seconds()
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         res = await client.post(
@@ -149,13 +143,14 @@ async def through_server(
             sampler.stop()
     client_cpu = time.process_time() - client_cpu
     steady_cpu = await census if census is not None else {}
-    cpu = cpu_seconds(server.proc.pid) - cpu_before
+    cpu = cpu_census.cpu_seconds(server.proc.pid) - cpu_before
     machine_after = machine_busy_seconds()
     busy = machine_after[0] - machine_before[0]
     wall = machine_after[1] - machine_before[1]
     lat = [x for r in results for x in r["lat"]]  # type: ignore[attr-defined]
     arrivals = [x for r in results for x in r["arrivals"]]  # type: ignore[attr-defined]
-    to_commit, to_client = await where_time_goes(server, run_id, arrivals)
+    stored = await stored_lines(server, run_id)
+    to_commit, to_client = where_time_goes(stored, arrivals)
     return {
         "lines": variations * count,
         "p50_ms": pct(lat, 50),
@@ -170,7 +165,7 @@ async def through_server(
         "lost": sum(int(r["lost"]) for r in results),  # type: ignore[call-overload]
         "dupes": sum(int(r["dupes"]) for r in results),  # type: ignore[call-overload]
         "client_lines_per_s": statistics.median(float(r["rate"]) for r in results),  # type: ignore[arg-type]
-        "durable_lines_per_s": await durable_rate(server, run_id),
+        "durable_lines_per_s": durable_rate(stored),
         # Server CPU per line, whole run included (start-up, set-up, scoring): a cost that
         # other jobs on a shared machine slow down far less than they slow down wall time.
         "cpu_us_per_line": 1e6 * cpu / (variations * count),
@@ -218,13 +213,13 @@ async def stored_lines(server: ServerProcess, run_id: str) -> list[tuple[int, st
     return out
 
 
-async def where_time_goes(
-    server: ServerProcess, run_id: str, arrivals: list[tuple[int, int, int]]
+def where_time_goes(
+    stored: list[tuple[int, str, datetime]], arrivals: list[tuple[int, int, int]]
 ) -> tuple[list[float], list[float]]:
     """Per line: ns from printed to its transaction's start, and from there to each client."""
     begun: dict[tuple[int, int], int] = {}
     to_commit = []
-    for variation, text, at in await stored_lines(server, run_id):
+    for variation, text, at in stored:
         emitted, n = (int(x) for x in text.split())
         stamp = int(at.timestamp() * 1e6) * 1000
         begun[(variation, n)] = stamp
@@ -233,31 +228,17 @@ async def where_time_goes(
     return to_commit, to_client
 
 
-async def durable_rate(server: ServerProcess, run_id: str) -> float:
+def durable_rate(stored: list[tuple[int, str, datetime]]) -> float:
     """Printed lines committed per second, from the commit times stored with each row.
 
     Over the generator's lines (`log` lines) only: the agent's own first lines come before
     the generator's start time (see through_server), which is not the relay's throughput.
     """
-    query = (
-        "SELECT min(created_at), max(created_at), count(*) FROM events "
-        "WHERE run_id = {} AND type = 'agent_output' AND {}"
-    )
-    url = server.env["AIDEATOR_DATABASE_URL"]
-    if url.startswith("sqlite"):
-        printed = "json_extract(payload, '$.type') = 'log'"
-        with sqlite3.connect(server.data_dir / "aideator.db") as conn:
-            first, last, count = conn.execute(query.format("?", printed), (run_id,)).fetchone()
-        first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
-    else:
-        printed = "payload::json->>'type' = 'log'"
-        conn = await asyncpg.connect(asyncpg_dsn(url))
-        try:
-            first, last, count = await conn.fetchrow(query.format("$1", printed), run_id)
-        finally:
-            await conn.close()
-    span = (last - first).total_seconds()
-    return float(count) / span if span > 0 else 0.0
+    if not stored:
+        return 0.0
+    times = [at for _variation, _text, at in stored]
+    span = (max(times) - min(times)).total_seconds()
+    return len(stored) / span if span > 0 else 0.0
 
 
 async def raw_pipe(variations: int, count: int, rate: float) -> dict[str, object]:
