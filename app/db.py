@@ -97,12 +97,18 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def without_nul(value: Any) -> Any:
+    """`value` as PostgreSQL can store it: NUL in its strings replaced (`value` itself, not
+    a copy, when it holds none)."""
+    return _without_nul(value) if _has_nul(value) else value
+
+
 def _configure_postgresql(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
     def _no_nul(
         _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
     ) -> tuple[str, Any]:
-        return statement, _without_nul(parameters) if _has_nul(parameters) else parameters
+        return statement, without_nul(parameters)
 
 
 class Database:

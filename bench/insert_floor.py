@@ -1,8 +1,9 @@
 """The durable log's floor: rows/s a bare batched insert into the real events table reaches.
 
-The same table, indexes and durability settings the server uses (SQLite: WAL, synchronous
-NORMAL, one BEGIN IMMEDIATE transaction per batch; PostgreSQL: asyncpg executemany, one
-transaction per batch), with payloads shaped like relayed agent lines and no server around.
+The same table, indexes and durability settings the server uses, with payloads shaped like
+relayed agent lines and no server around. SQLite: WAL, synchronous NORMAL, one BEGIN
+IMMEDIATE transaction per batch. PostgreSQL: one transaction per batch, a binary COPY as
+the server does, and an executemany INSERT for comparison.
 """
 
 from __future__ import annotations
@@ -54,25 +55,29 @@ async def sqlite_insert_rate(path: Path, rows: int) -> tuple[float, float]:
     return rows / elapsed, rows / cpu
 
 
-async def postgres_insert_rate(dsn: str, rows: int) -> tuple[float, float]:
+async def postgres_insert_rate(dsn: str, rows: int, *, copy: bool = False) -> tuple[float, float]:
     """Rows/s into a migrated PostgreSQL events table, BATCH rows per transaction; and rows
-    per CPU-second of this client process (PostgreSQL's own CPU is not in it)."""
+    per CPU-second of this client process (PostgreSQL's own CPU is not in it). With `copy`,
+    each batch is a binary COPY (the server's own way, app/events/pg_lines.py) instead of
+    an executemany INSERT."""
     conn = await asyncpg.connect(dsn)
     sql = (
         f"INSERT INTO events {_COLUMNS} VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING"
     )
+    columns = _COLUMNS.strip("()").split(", ")
     try:
         started, cpu = time.perf_counter(), time.process_time()
         for first in range(0, rows, BATCH):
             now = datetime.now(UTC)
+            batch = [
+                ("floor", 1, n, "agent_output", _payload(n), n + 1, now)
+                for n in range(first, min(rows, first + BATCH))
+            ]
             async with conn.transaction():
-                await conn.executemany(
-                    sql,
-                    [
-                        ("floor", 1, n, "agent_output", _payload(n), n + 1, now)
-                        for n in range(first, min(rows, first + BATCH))
-                    ],
-                )
+                if copy:
+                    await conn.copy_records_to_table("events", records=batch, columns=columns)
+                else:
+                    await conn.executemany(sql, batch)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         return rows / elapsed, rows / cpu
     finally:

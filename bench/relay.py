@@ -315,12 +315,19 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
                 await through_server(server, repo, 1, args.burst_lines, 0, 1, profile["B"])
         finally:
             server.stop()
+        inserted = 0.0  # PostgreSQL's INSERT rate, beside its COPY floor
         if postgres is None:
             floor, floor_cpu = await sqlite_insert_rate(tmp / "floor.db", args.burst_lines)
+            floor_text = f"{store} batched insert"
         else:
+            # The server copies each batch (app/events/pg_lines.py): COPY is its floor.
             floor, floor_cpu = await postgres_insert_rate(
+                asyncpg_dsn(await postgres.new_database()), args.burst_lines, copy=True
+            )
+            inserted, _ = await postgres_insert_rate(
                 asyncpg_dsn(await postgres.new_database()), args.burst_lines
             )
+            floor_text = f"{store} batched COPY"
     finally:
         if postgres is not None:
             postgres.stop()
@@ -360,8 +367,9 @@ async def one_store(store: str, args: argparse.Namespace, tmp: Path) -> None:
     print(f"B: 1 variation, {args.burst_lines} lines as fast as possible, 1 SSE client")
     print(f"  raw pipe : {burst_pipe['lines_per_s']:.0f} lines/s")
     print(
-        f"  {store} batched insert, no server: {floor:.0f} rows/s, "
+        f"  {floor_text}, no server: {floor:.0f} rows/s, "
         f"{floor_cpu:.0f} rows per CPU-second of the inserting process"
+        + ("" if postgres is None else f" (batched INSERT: {inserted:.0f} rows/s)")
     )
     print(
         f"  server   : {burst['durable_lines_per_s']:.0f} lines/s into the durable log "

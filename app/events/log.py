@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
 
 from app.db import Database
+from app.events.pg_lines import StoredBefore, copy_rows, insert_rows
 from app.events.sqlite_lines import (
     SQLITE_CLAIM,
     SQLITE_INSERT,
@@ -53,13 +54,6 @@ _CLAIM = (
 )
 _PG_NOTIFY = text(
     f"SELECT pg_notify('{WAKEUP_CHANNEL}', r) FROM unnest(CAST(:runs AS text[])) AS r"
-)
-# One statement per batch (not one per row); its status says how many rows went in.
-_PG_INSERT_ROWS = (
-    "INSERT INTO events (run_id, variation_id, seq, type, payload, run_seq, created_at) "
-    "SELECT r, v, s, t, p, n, $7 FROM unnest("
-    "$1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bigint[]"
-    ") AS u(r, v, s, t, p, n) ON CONFLICT DO NOTHING"
 )
 # PostgreSQL: deadlock, serialization failure, connection lost: the batch is retried whole.
 _RETRY_STATES = {"40P01", "40001", "57P01", "08006", "08003"}
@@ -229,10 +223,15 @@ class EventLog:
 
     async def _commit(self, batch: list[_Write]) -> None:
         delay = 0.05
+        copy = True
         while True:
             try:
-                await self._commit_once(batch)
+                await self._commit_once(batch, copy=copy)
                 break
+            except StoredBefore:
+                copy = False  # rolled back; the INSERT skips the rows stored before
+                self.committing = {}
+                continue
             except Exception as exc:
                 self.committing = {}  # rolled back: those numbers may be another writer's
                 if _retryable(exc):
@@ -255,7 +254,7 @@ class EventLog:
         self._on_commit(self._committed)
         self.committing = {}
 
-    async def _commit_once(self, batch: list[_Write]) -> None:
+    async def _commit_once(self, batch: list[_Write], *, copy: bool) -> None:
         for item in batch:
             item.applied = True
         # Filled by _insert; handed to on_commit only once the transaction has committed.
@@ -271,7 +270,7 @@ class EventLog:
             for item in batch:
                 if item.statements or item.guard is not None:
                     if rows:
-                        await self._insert(conn, rows)
+                        await self._insert(conn, rows, copy=copy)
                         rows = []
                     if item.guard is not None:
                         result = await conn.execute(item.guard)
@@ -282,7 +281,7 @@ class EventLog:
                         await conn.execute(stmt)
                 rows.extend(item.rows)
             if rows:
-                await self._insert(conn, rows)
+                await self._insert(conn, rows, copy=copy)
             if not self.db.is_sqlite:
                 # Delivered to every replica's listener when (and only if) this commits.
                 runs = {run_id: run_id for item in batch for run_id in item.run_ids}
@@ -308,28 +307,20 @@ class EventLog:
             last[run_id] = int(found)
         return number_rows([row.run_id for row in rows], last)
 
-    async def _insert(self, conn: AsyncConnection, rows: list[EventRow]) -> None:
+    async def _insert(self, conn: AsyncConnection, rows: list[EventRow], *, copy: bool) -> None:
         numbers = await self._number(conn, rows)
         if self.db.is_sqlite:
             stamp = _sqlite_stamp()
             result = await conn.exec_driver_sql(
                 SQLITE_INSERT, [(*row, n, stamp) for row, n in zip(rows, numbers, strict=True)]
             )
+            inserted = result.rowcount
+        elif copy:
+            await copy_rows(conn, rows, numbers, utcnow())
+            inserted = len(rows)
         else:
-            run_ids, variations, seqs, types, payloads = zip(*rows, strict=True)
-            result = await conn.exec_driver_sql(
-                _PG_INSERT_ROWS,
-                (
-                    list(run_ids),
-                    list(variations),
-                    list(seqs),
-                    list(types),
-                    list(payloads),
-                    numbers,
-                    utcnow(),
-                ),
-            )
-        self._remember(rows, numbers, result.rowcount)
+            inserted = await insert_rows(conn, rows, numbers, utcnow())
+        self._remember(rows, numbers, inserted)
 
     def _remember(self, rows: list[EventRow], numbers: list[int], inserted: int) -> None:
         """Note the committed events for on_commit (SSE-encoded once, here)."""

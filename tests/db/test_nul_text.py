@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from sqlalchemy import insert, select
 
 from app.db import NUL_STAND_IN, Database
+from app.events.hub import read_events
+from app.events.log import EventLog, event_row
 from app.models import Run, utcnow
 from app.runs import repository as repo
 from app.schemas.fork import ForkCreate
@@ -38,6 +40,35 @@ async def test_text_with_nul_is_stored_on_both_stores(database_url: str) -> None
     finally:
         await db.dispose()
     assert stored == ("tie\x00break" if db.is_sqlite else f"tie{NUL_STAND_IN}break")
+
+
+async def test_an_event_with_nul_is_stored_on_both_stores(database_url: str) -> None:
+    # Events take their own path into PostgreSQL (COPY, past SQLAlchemy's parameter hook).
+    db = Database(database_url)
+    log = EventLog(db, on_commit=lambda _committed: None)
+    await log.start()
+    try:
+        run = Run(
+            id="r1",
+            repo_url="x",
+            prompt="p",
+            backend="process",
+            status="running",
+            timeout_seconds=60,
+            created_at=utcnow(),
+        )
+        await log.write(statements=[insert(repo.RUNS).values(run.model_dump())])
+        await log.append(event_row("r1", "agent_output", "raw\x00line", variation_id=0, seq=1))
+        await log.write([event_row("r1", "log", {"text": "after"})])
+        events = await read_events(db, "r1", 0, 10)
+    finally:
+        await log.close()
+        await db.dispose()
+    stand_in = "\x00" if db.is_sqlite else NUL_STAND_IN
+    assert [(e.id, e.payload) for e in events] == [
+        (1, f"raw{stand_in}line"),
+        (2, '{"text":"after"}'),
+    ]
 
 
 async def test_a_prompt_with_nul_is_a_422_naming_it(
