@@ -32,6 +32,30 @@ def test_lines_across_reads_are_joined_and_kept_whole() -> None:
     assert lines_of(b"a\nb", b"c", b"d\ne\r\n", b"\n", b"tail") == ["a", "bcd", "e\r", "", "tail"]
 
 
+def test_a_large_read_gives_the_loop_turns_between_its_lines() -> None:
+    lines = 10 * child.LINES_PER_TURN
+
+    async def turns_while_reading() -> tuple[int, int]:
+        turns = 0
+
+        async def other_work() -> None:
+            nonlocal turns
+            while True:
+                await asyncio.sleep(0)
+                turns += 1
+
+        other = asyncio.create_task(other_work())
+        await asyncio.sleep(0)
+        before = turns
+        read = [x async for x in child._stdout_lines(Chunks(b"x\n" * lines))]  # type: ignore[arg-type]
+        other.cancel()
+        return len(read), turns - before
+
+    read, turns = asyncio.run(turns_while_reading())
+    assert read == lines
+    assert turns >= 9  # one turn per LINES_PER_TURN lines, not one for the whole read
+
+
 def test_utf8_split_between_reads_is_decoded_whole() -> None:
     text = "é€".encode()
     assert lines_of(text[:1], text[1:] + b"\n") == ["é€"]
