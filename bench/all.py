@@ -98,6 +98,15 @@ BENCHES = [
         "measurements: docs/benchmarks-history.md.",
     ),
     (
+        "Launch floor: the sandbox alone, without the server",
+        ["bench/sandbox_start.py", "--variations", "1,8", "--repeat", "10"],
+        "The sandbox's part of the launch above, measured in the same run: the local runner "
+        "called directly on committed workspaces (hand-over, user namespace, bwrap, PID 1, "
+        "the agent program, `echo hi`), with no server, no ref, no workspace and no status "
+        "writes. Where it is above the launch target, no server change can meet the target "
+        "on this design (a new sandbox and agent program per variation).",
+    ),
+    (
         "Setup: time to the first agent line, cached setup vs none (local sandbox)",
         ["bench/setup_launch.py", "--repeat", "3", "--variations", "3", "--files", "2000"],
         "Target: a cached setup adds under 2x to the time to the first agent line.\n\n"
