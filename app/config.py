@@ -89,7 +89,9 @@ class Settings(SandboxAndSetupSettings):
     max_prompt_chars: int = Field(default=32_000, ge=1)
     event_batch_max: int = Field(default=1000, ge=1)
     event_flush_interval: float = Field(
-        default=0.005, ge=0, description="Seconds a batch waits for more lines before commit."
+        default=0.005,
+        ge=0,
+        description="Seconds from a batch's first line to its commit (more lines join it).",
     )
     cancel_grace_seconds: float = Field(default=3.0, ge=0)
     upstream_url: str = Field(

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import resource
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import structlog
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -76,6 +79,8 @@ async def one_count(root: Path, runner: LocalRunner, variations: int, repeat: in
 
 
 async def main() -> None:
+    # The runner's own info lines (its sandbox discovery) are not the benchmark's output.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variations", default="1", help="sandboxes at once; a list: 1,8")
     parser.add_argument("--repeat", type=int, default=10)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class _Write:
     guard: Executable | None = None
     applied: bool = True
     lines: bool = False  # agent lines only: later lines may join it while it waits
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class EventLog:
@@ -208,8 +210,12 @@ class EventLog:
                 await self._wake.wait()
                 continue
             if self._flush_interval and self._queued_rows < self._batch_max:
-                # Group commit: what arrives meanwhile shares this transaction.
-                await asyncio.sleep(self._flush_interval)
+                # Group commit: the transaction begins flush_interval after the first write
+                # queued for it (a wait during the previous commit counts); what arrives
+                # meanwhile shares it.
+                wait = pending[0].queued_at + self._flush_interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             batch = [pending.popleft()]
             count = len(batch[0].rows)
             while pending and count + len(pending[0].rows) <= self._batch_max:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select
@@ -171,4 +173,42 @@ async def test_sqlite_lines_wait_for_a_writer_holding_the_lock(tmp_path: Path) -
         assert direct.total_changes == 2, "the locked batch went through the driver's thread"
     finally:
         holder.close()
+        await _close(db, log)
+
+
+async def test_a_transaction_begins_one_interval_after_its_first_line(database_url: str) -> None:
+    """Group commit: the wait counts from the first line queued for a transaction, so a line
+    queued while the previous batch commits does not wait for that commit and then a whole
+    interval more."""
+    interval, slow_commit = 0.5, 0.4
+    db, log = await _open(database_url, "r")
+    log._flush_interval = interval
+    begun: list[float] = []
+    first_begun, second_begun = asyncio.Event(), asyncio.Event()
+    commit_once = log._commit_once
+
+    async def slow_first(batch: list[Any], *, copy: bool) -> None:
+        begun.append(time.monotonic())
+        if len(begun) == 1:
+            first_begun.set()
+            await asyncio.sleep(slow_commit)
+        else:
+            second_begun.set()
+        await commit_once(batch, copy=copy)
+
+    log._commit_once = slow_first  # type: ignore[method-assign]
+    try:
+        await log.append(event_row("r", "agent_output", {"n": 1}, variation_id=0, seq=1))
+        await first_begun.wait()
+        await asyncio.sleep(slow_commit / 2)  # the first batch is still committing
+        queued = time.monotonic()
+        await log.append(event_row("r", "agent_output", {"n": 2}, variation_id=0, seq=2))
+        await second_begun.wait()
+        waited = begun[1] - queued
+        # One interval (0.5 s) after it was queued; counted from the end of the first commit
+        # it would be 0.2 s + 0.5 s.
+        assert interval - 0.05 <= waited < interval + slow_commit / 4
+        await log.close()  # the second batch's commit ends
+        assert await _numbers(db, "r") == [1, 2]
+    finally:
         await _close(db, log)
