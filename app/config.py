@@ -87,7 +87,15 @@ class Settings(SandboxAndSetupSettings):
     sse_ping_interval: float = Field(default=15.0, gt=0)
     sse_send_timeout: float = Field(default=10.0, gt=0)
     max_prompt_chars: int = Field(default=32_000, ge=1)
-    event_batch_max: int = Field(default=1000, ge=1)
+    event_batch_max: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "Most events committed in one transaction (unset: 1,000 on SQLite, whose commit "
+            "holds the event loop; 4,000 on PostgreSQL, whose commits of one run queue "
+            "behind each other)."
+        ),
+    )
     event_flush_interval: float = Field(
         default=0.005,
         ge=0,

@@ -60,6 +60,12 @@ _PG_NOTIFY = text(
 _RETRY_STATES = {"40P01", "40001", "57P01", "08006", "08003"}
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _RETRY_CAP_SECONDS = 2.0
+# A SQLite batch commits on the event loop's thread (sqlite_lines.py): larger batches hold
+# the loop longer and were no faster. PostgreSQL's commits of one run follow one another
+# (its row lock), each with round trips of its own: 4,000 rows per batch carried a burst
+# about 1.4 times as fast as 1,000 (docs/benchmarks-history.md).
+SQLITE_BATCH_MAX = 1000
+POSTGRES_BATCH_MAX = 4000
 Committed = dict[str, list[StoredEvent]]
 
 
@@ -122,12 +128,14 @@ class EventLog:
         db: Database,
         *,
         on_commit: Callable[[Committed], None],
-        batch_max: int = 1000,
+        batch_max: int | None = None,
         flush_interval: float = 0.002,
         queue_max: int = 50_000,
     ) -> None:
         self.db = db
         self._on_commit = on_commit
+        if batch_max is None:
+            batch_max = SQLITE_BATCH_MAX if db.is_sqlite else POSTGRES_BATCH_MAX
         self._batch_max = batch_max
         self._flush_interval = flush_interval
         self._queue_max = queue_max

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 
 from app.db import Database
 from app.events.hub import read_events
-from app.events.log import EventLog, event_row
+from app.events.log import POSTGRES_BATCH_MAX, SQLITE_BATCH_MAX, EventLog, event_row
 from app.models import Event, Run, utcnow
 from app.runs import repository as repo
 
@@ -212,3 +212,13 @@ async def test_a_transaction_begins_one_interval_after_its_first_line(database_u
         assert await _numbers(db, "r") == [1, 2]
     finally:
         await _close(db, log)
+
+
+async def test_the_batch_cap_follows_the_store_unless_set(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        default = EventLog(db, on_commit=lambda _committed: None)._batch_max
+        assert default == (SQLITE_BATCH_MAX if db.is_sqlite else POSTGRES_BATCH_MAX)
+        assert EventLog(db, on_commit=lambda _committed: None, batch_max=7)._batch_max == 7
+    finally:
+        await db.dispose()
