@@ -25,7 +25,8 @@ BENCHES = [
         "event loop a turn every 200 lines (so the database's replies are not held up for "
         "a whole read), parses the protocol JSON, encodes the stored JSON straight from its "
         "fields and queues it without a coroutine per line; per batch of up to 1,000 lines "
-        "it runs one transaction (SQLite: on the event loop's own connection, since on the "
+        "(SQLite) or 4,000 (PostgreSQL) it runs one transaction (SQLite: on the event "
+        "loop's own connection, since on the "
         "driver's thread each row's binding waited for the GIL; PostgreSQL: a binary COPY, "
         "which PostgreSQL takes about twice as fast as the batched INSERT, both measured "
         "below as floors); the committed events go to the hub already SSE-encoded, once for "
@@ -56,11 +57,13 @@ BENCHES = [
         "instead of 5 the server kept more CPUs busy and the p99 did not fall. PostgreSQL's "
         "A is 1-3 ms above SQLite's because its transaction takes round trips to another "
         "process (SQLite's runs on the event loop). PostgreSQL's B (about 50-60k lines/s "
-        "against 50k): one run's batches commit one after another under its row lock, and a "
-        "1,000-row batch takes about 4 ms to claim its numbers (BEGIN and one UPDATE), 9 ms "
-        "to copy and 1 ms for the NOTIFY and the COMMIT, while PostgreSQL shares the 2 CPUs "
-        "with the agent program, the client and the server; the bare COPY with nothing else "
-        "running is two to three times as fast.",
+        "against 50k with 1,000-row batches; 70-85k with 4,000, the default now): one run's "
+        "batches commit one after another under its row lock, and a 1,000-row batch took "
+        "about 4 ms to claim its numbers (BEGIN and one UPDATE), 9 ms to copy and 1 ms for "
+        "the NOTIFY and the COMMIT, while PostgreSQL shares the 2 CPUs with the agent "
+        "program, the client and the server; the bare COPY with nothing else running is two "
+        "to three times as fast. B's rate moves by up to 1.5x between neighbouring runs of "
+        "the same code here: docs/benchmarks-history.md compares only alternating rounds.",
     ),
     (
         "Relay: the server's own path in one process",
