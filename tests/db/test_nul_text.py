@@ -20,19 +20,23 @@ from app.schemas.fork import ForkCreate
 from app.schemas.reads import FollowUp
 
 
+def _run(status: str, winner_reason: str | None = None) -> Run:
+    return Run(
+        id="r1",
+        repo_url="x",
+        prompt="p",
+        backend="process",
+        status=status,
+        timeout_seconds=60,
+        created_at=utcnow(),
+        winner_reason=winner_reason,
+    )
+
+
 async def test_text_with_nul_is_stored_on_both_stores(database_url: str) -> None:
     db = Database(database_url)
     try:
-        run = Run(
-            id="r1",
-            repo_url="x",
-            prompt="p",
-            backend="process",
-            status="succeeded",
-            timeout_seconds=60,
-            created_at=utcnow(),
-            winner_reason="tie\x00break",
-        )
+        run = _run("succeeded", winner_reason="tie\x00break")
         async with db.writer() as conn:
             await conn.execute(insert(repo.RUNS).values(run.model_dump()))
         async with db.reader() as conn:
@@ -48,16 +52,7 @@ async def test_an_event_with_nul_is_stored_on_both_stores(database_url: str) -> 
     log = EventLog(db, on_commit=lambda _committed: None)
     await log.start()
     try:
-        run = Run(
-            id="r1",
-            repo_url="x",
-            prompt="p",
-            backend="process",
-            status="running",
-            timeout_seconds=60,
-            created_at=utcnow(),
-        )
-        await log.write(statements=[insert(repo.RUNS).values(run.model_dump())])
+        await log.write(statements=[insert(repo.RUNS).values(_run("running").model_dump())])
         await log.append(event_row("r1", "agent_output", "raw\x00line", variation_id=0, seq=1))
         await log.write([event_row("r1", "log", {"text": "after"})])
         events = await read_events(db, "r1", 0, 10)
