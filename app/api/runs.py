@@ -133,7 +133,8 @@ async def select_winner(run: RunDep, body: SelectWinner, services: ServicesDep) 
 
 @router.post("/{run_id}/cancel", status_code=status.HTTP_202_ACCEPTED, responses=_ERRORS)
 async def cancel_run(run: RunDep, services: ServicesDep) -> RunRead:
-    """Stop the run's agents; their statuses become `cancelled`."""
+    """Stop the run's agents; their statuses become `cancelled`. 409 when the run has already
+    finished, also when it finished on its own while the cancel was under way."""
     updated = await service.cancel_run(
         db=services.db, events=services.events, supervisor=services.supervisor, run_id=run.id
     )

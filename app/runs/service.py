@@ -188,7 +188,11 @@ async def cancel_run(*, db: Database, events: EventLog, supervisor: Supervisor, 
         variations = await repo.get_variations(db, run_id)
         await finalize.stop_pending(events, run_id, variations, VariationStatus.CANCELLED)
         await finalize.finish_run(events, db, run, RunStatus.CANCELLED)
-    return await get_run_or_404(db, run_id)
+    run = await get_run_or_404(db, run_id)
+    if run.status != RunStatus.CANCELLED:
+        # It finished on its own while the cancel was under way: nothing was cancelled.
+        raise Conflict(f"run already {run.status}", details={"status": run.status})
+    return run
 
 
 async def list_runs(*, db: Database, status: str | None, limit: int, cursor: str | None) -> RunList:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from app.runs import repository as repo
 from tests.conftest import command_spec, wait_finished
@@ -132,6 +133,24 @@ class TestRead:
 
 
 class TestSelectAndCancel:
+    async def test_a_run_that_finishes_while_being_cancelled_is_a_409(
+        self, client: httpx.AsyncClient, git_repo: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        body = _body(git_repo, variations=[command_spec("sleep 0.5; echo done")])
+        run_id = (await client.post(RUNS, json=body)).json()["run_id"]
+
+        async def too_late(_run_id: str) -> bool:
+            await wait_finished(client, run_id)  # the run ends on its own meanwhile
+            return True
+
+        supervisor = client.app.state.services.supervisor  # type: ignore[attr-defined]
+        monkeypatch.setattr(supervisor, "cancel", too_late)
+        res = await client.post(f"{RUNS}/{run_id}/cancel")
+        assert res.status_code == 409, res.text
+        assert res.json()["error"]["details"] == {"status": "succeeded"}
+        run = await repo.get_run(_db(client), run_id)
+        assert run is not None and run.status == "succeeded"
+
     async def test_select_before_finish_409_then_ok(
         self, client: httpx.AsyncClient, git_repo: Path
     ) -> None:
